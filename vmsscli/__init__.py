@@ -1,0 +1,3 @@
+"""vmsscli: a local, offline twin of the Azure CLI's `az vmss` instance-level commands."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from vmsscli.cli.main import main
+
+main()

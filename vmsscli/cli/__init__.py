@@ -1,0 +1,1 @@
+"""The `vmss` command line: az-style parsing, commands, and error reporting."""

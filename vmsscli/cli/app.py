@@ -1,0 +1,81 @@
+"""Building the Typer application: only the command modules a command line needs are imported.
+
+Each module under `vmsscli.cli.commands` registers its commands with `register(app)`. The top
+level names map to the module that defines them, so `vmss list-instances` imports one module
+and `vmss --help` (or a misspelled name) imports them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from vmsscli.cli.azparse import AzCommand, AzGroup
+
+# Top-level name -> module defining it.
+MODULES: dict[str, str] = {
+    "create": "vmsscli.cli.commands.vmss",
+    "delete": "vmsscli.cli.commands.vmss",
+    "list": "vmsscli.cli.commands.vmss",
+    "show": "vmsscli.cli.commands.vmss",
+    "list-instances": "vmsscli.cli.commands.vmss",
+    "get-instance-view": "vmsscli.cli.commands.vmss",
+    "triage": "vmsscli.cli.commands.vmss",
+    "state": "vmsscli.cli.commands.state",
+}
+
+ROOT_HELP = (
+    "Manage groups of VMs in a simulated virtual machine scale set: a local, offline "
+    "twin of `az vmss`."
+)
+
+
+def new_group(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        cls=AzGroup,
+        help=help_text,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+
+
+def command(
+    app: typer.Typer,
+    name: str,
+    *,
+    examples: list[tuple[str, str]],
+    optional_value: tuple[str, ...] = (),
+    missing: str = "argparse",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register an az-style command: its examples feed `--help` and usage errors."""
+    cls = type(
+        f"AzCommand_{name.replace('-', '_')}",
+        (AzCommand,),
+        {
+            "examples": examples,
+            "optional_value": frozenset(optional_value),
+            "missing_style": missing,
+        },
+    )
+    return app.command(name, cls=cls, context_settings={"help_option_names": []})
+
+
+def build_app(argv: list[str] | None = None) -> typer.Typer:
+    app = new_group(ROOT_HELP)
+
+    @app.callback()
+    def _root() -> None:
+        """Manage groups of VMs in a simulated virtual machine scale set."""
+
+    first = next((a for a in (argv or []) if not a.startswith("-")), None)
+    if argv is not None and first in MODULES:
+        modules = [MODULES[first]]
+    else:
+        modules = list(dict.fromkeys(MODULES.values()))
+    for module in modules:
+        importlib.import_module(module).register(app)
+    return app

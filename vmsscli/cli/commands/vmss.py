@@ -1,0 +1,615 @@
+"""Scale set commands: create, delete, list, show, list-instances, get-instance-view, triage."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Annotated, Any
+
+import typer
+
+from vmsscli.cli import context
+from vmsscli.cli.app import command
+from vmsscli.cli.params import (
+    Ids,
+    Name,
+    OptName,
+    OptResourceGroup,
+    ResourceGroup,
+    choice,
+    integer,
+    targets,
+    three_state,
+)
+from vmsscli.errors import ServiceError, VmssError
+
+VMSS_TABLE = (
+    "{Name:name, ResourceGroup:resourceGroup, Location:location, "
+    "Zones: (!zones && ' ') || join(' ', zones), Capacity:sku.capacity, "
+    "Overprovision:overprovision, UpgradePolicy:upgradePolicy.mode}"
+)
+INSTANCE_VIEW_TABLE = (
+    "{ProvisioningState:statuses[0].displayStatus, PowerState:statuses[1].displayStatus}"
+)
+FILTERS = {
+    "startswith(instanceView/statuses/code, 'PowerState') eq true": "power",
+    "properties/latestModelApplied eq true": "latest",
+    "properties/latestModelApplied eq false": "not-latest",
+}
+
+
+def _read():
+    return context.store().read()
+
+
+def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the commands
+    @command(
+        app,
+        "create",
+        examples=[
+            (
+                "Create a zonal scale set of 6 instances with Rolling upgrades and the application "
+                "health extension.",
+                "vmss create -g rg-shop -n shop-vmss --image Ubuntu2204 --instance-count 6 "
+                "--zones 1 2 3 --upgrade-policy-mode Rolling --app-health-extension",
+            ),
+            (
+                "Create a scale set with two instances and Manual upgrades.",
+                "vmss create -g MyResourceGroup -n MyScaleSet --image Ubuntu2204",
+            ),
+        ],
+        optional_value=("app_health_extension",),
+    )
+    def create(
+        resource_group: ResourceGroup,
+        name: Name,
+        instance_count: Annotated[
+            str,
+            typer.Option(
+                "--instance-count", help="Number of VMs in the scale set.", callback=integer
+            ),
+        ] = "2",
+        zones: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--zones", "-z", help="Space-separated list of availability zones, e.g. 1 2 3."
+            ),
+        ] = None,
+        upgrade_policy_mode: Annotated[
+            str,
+            typer.Option(
+                "--upgrade-policy-mode",
+                help="Allowed values: Automatic, Manual, Rolling.",
+                callback=choice("Automatic", "Manual", "Rolling"),
+            ),
+        ] = "Manual",
+        orchestration_mode: Annotated[
+            str,
+            typer.Option(
+                "--orchestration-mode",
+                help="Allowed values: Uniform, Flexible.",
+                callback=choice("Uniform", "Flexible"),
+            ),
+        ] = "Uniform",
+        vm_sku: Annotated[
+            str, typer.Option("--vm-sku", help="Size of VMs in the scale set.")
+        ] = "Standard_DS1_v2",
+        image: Annotated[
+            str,
+            typer.Option(
+                "--image",
+                help="An image URN (publisher:offer:sku:version) or alias, e.g. Ubuntu2204.",
+            ),
+        ] = "Ubuntu2204",
+        location: Annotated[
+            str | None,
+            typer.Option("--location", "-l", help="Location. Defaults to the resource group's."),
+        ] = None,
+        admin_username: Annotated[
+            str, typer.Option("--admin-username", help="Username for the VMs.")
+        ] = "azureuser",
+        computer_name_prefix: Annotated[
+            str | None,
+            typer.Option("--computer-name-prefix", help="Computer name prefix for the VMs."),
+        ] = None,
+        health_probe: Annotated[
+            str | None,
+            typer.Option(
+                "--health-probe",
+                help="Name of the load balancer health probe that reports "
+                "instance health (enables Rolling upgrades).",
+            ),
+        ] = None,
+        app_health_extension: Annotated[
+            str | None,
+            typer.Option(
+                "--app-health-extension",
+                help="Add the Application Health extension "
+                "(http, port 80, /health), which reports instance health. Bare flag means true. "
+                "vmsscli's own flag: az adds the extension with `az vmss extension set`.",
+                callback=three_state,
+            ),
+        ] = None,
+        platform_fault_domain_count: Annotated[
+            str | None,
+            typer.Option(
+                "--platform-fault-domain-count",
+                help="Fault domain count for each placement group in the availability zone.",
+                callback=integer,
+            ),
+        ] = None,
+        os_disk_size_gb: Annotated[
+            str | None,
+            typer.Option("--os-disk-size-gb", help="OS disk size in GB.", callback=integer),
+        ] = None,
+        storage_sku: Annotated[
+            str | None,
+            typer.Option("--storage-sku", help="The SKU of the storage account for the OS disk."),
+        ] = None,
+        tags: Annotated[
+            list[str] | None,
+            typer.Option("--tags", help="Space-separated tags: key[=value] [key[=value] ...]."),
+        ] = None,
+        generate_ssh_keys: Annotated[
+            bool, typer.Option("--generate-ssh-keys", help="Accepted for compatibility; no effect.")
+        ] = False,
+        authentication_type: Annotated[
+            str | None,
+            typer.Option("--authentication-type", help="Accepted for compatibility; no effect."),
+        ] = None,
+        admin_password: Annotated[
+            str | None,
+            typer.Option("--admin-password", help="Accepted for compatibility; not stored."),
+        ] = None,
+        ssh_key_values: Annotated[
+            list[str] | None,
+            typer.Option("--ssh-key-values", help="Accepted for compatibility; no effect."),
+        ] = None,
+        lb: Annotated[
+            str | None,
+            typer.Option("--load-balancer", "--lb", help="Accepted for compatibility; no effect."),
+        ] = None,
+        vnet_name: Annotated[
+            str | None, typer.Option("--vnet-name", help="Accepted for compatibility; no effect.")
+        ] = None,
+        subnet: Annotated[
+            str | None, typer.Option("--subnet", help="Accepted for compatibility; no effect.")
+        ] = None,
+        no_wait: Annotated[
+            bool,
+            typer.Option("--no-wait", help="Do not wait for the long-running operation to finish."),
+        ] = False,
+    ) -> None:
+        """Create an Azure Virtual Machine Scale Set.
+
+        Resource groups are created implicitly (in --location, or westeurope). Rolling upgrades
+        need a health source: --health-probe or --app-health-extension.
+        """
+        from vmsscli.domain import activity
+        from vmsscli.domain.fleet import CreateSpec, create_scale_set
+        from vmsscli.views import vmss_id, vmss_view
+
+        spec = CreateSpec(
+            instance_count=instance_count,  # type: ignore[arg-type]
+            zones=list(zones or []),
+            upgrade_policy_mode=upgrade_policy_mode,
+            orchestration_mode=orchestration_mode,
+            vm_sku=vm_sku,
+            image=image,
+            location=location or "",
+            admin_username=admin_username,
+            computer_name_prefix=computer_name_prefix or "",
+            health_probe=health_probe or "",
+            app_health_extension=bool(app_health_extension),
+            platform_fault_domain_count=platform_fault_domain_count,  # type: ignore[arg-type]
+            tags=_parse_tags(tags),
+        )
+        with context.store().transaction() as state:
+            now = context.now(state)
+            rg, key, scale_set = create_scale_set(state, resource_group, name, spec, now)
+            if os_disk_size_gb:
+                scale_set.model.os_disk_size_gb = os_disk_size_gb  # type: ignore[assignment]
+            if storage_sku:
+                scale_set.model.storage_account_type = storage_sku
+            activity.record(
+                state,
+                now=now,
+                operation="Microsoft.Compute/virtualMachineScaleSets/write",
+                resource_id=vmss_id(state.subscription_id, rg, key),
+                instance_ids=[str(i.id) for i in scale_set.instances],
+                command=context.command_line(),
+            )
+            result = {"vmss": vmss_view(state.subscription_id, rg, key, scale_set)}
+        if not no_wait:
+            context.emit(result)
+
+    @command(
+        app,
+        "delete",
+        examples=[
+            (
+                "Delete a scale set and all its instances.",
+                "vmss delete -g MyResourceGroup -n MyScaleSet",
+            ),
+        ],
+        optional_value=("no_wait",),
+    )
+    def delete(
+        resource_group: OptResourceGroup = None,
+        name: OptName = None,
+        ids: Ids = None,
+        force_deletion: Annotated[
+            str | None,
+            typer.Option(
+                "--force-deletion", help="Accepted for compatibility.", callback=three_state
+            ),
+        ] = None,
+        no_wait: Annotated[
+            str | None,
+            typer.Option("--no-wait", help="Do not wait for the long-running operation to finish."),
+        ] = None,
+    ) -> None:
+        """Delete a VM scale set."""
+        from vmsscli.domain import activity
+        from vmsscli.domain.fleet import delete_scale_set
+        from vmsscli.views import vmss_id
+
+        chosen = targets(resource_group, name, ids)
+        with context.store().transaction() as state:
+            now = context.now(state)
+            for rg, vmss_name, _ in chosen:
+                rg_key, key, scale_set = delete_scale_set(state, rg, vmss_name)
+                activity.record(
+                    state,
+                    now=now,
+                    operation="Microsoft.Compute/virtualMachineScaleSets/delete",
+                    resource_id=vmss_id(state.subscription_id, rg_key, key),
+                    instance_ids=[str(i.id) for i in scale_set.instances],
+                    command=context.command_line(),
+                )
+
+    @command(
+        app,
+        "list",
+        examples=[
+            ("List all scale sets as a table.", "vmss list -o table"),
+            ("List the scale sets of one resource group.", "vmss list -g MyResourceGroup"),
+        ],
+        missing="aaz",
+    )
+    def list_(
+        resource_group: OptResourceGroup = None,
+    ) -> None:
+        """List all VMSS in a resource group, or in the subscription when none is given."""
+        from vmsscli.domain.fleet import find_group
+        from vmsscli.views import vmss_view
+
+        state = _read()
+        if resource_group is not None:
+            rg, group = find_group(state, resource_group)
+            items = [(rg, n, s) for n, s in group.scale_sets.items()]
+        else:
+            items = list(state.scale_sets())
+        context.emit(
+            [vmss_view(state.subscription_id, rg, n, s) for rg, n, s in items],
+            transformer="[]." + VMSS_TABLE,
+        )
+
+    @command(
+        app,
+        "show",
+        examples=[
+            ("Show a scale set.", "vmss show -g MyResourceGroup -n MyScaleSet"),
+            (
+                "Show one instance of a scale set.",
+                "vmss show -g MyResourceGroup -n MyScaleSet --instance-id 0",
+            ),
+            (
+                "Show the capacity only.",
+                "vmss show -g MyResourceGroup -n MyScaleSet --query sku.capacity -o tsv",
+            ),
+        ],
+    )
+    def show(
+        resource_group: ResourceGroup,
+        name: Name,
+        instance_id: Annotated[
+            str | None,
+            typer.Option("--instance-id", help="VM instance ID. If missing, show the VMSS."),
+        ] = None,
+        include_user_data: Annotated[
+            bool,
+            typer.Option(
+                "--include-user-data",
+                "-u",
+                help="Include the user data properties in the query result.",
+            ),
+        ] = False,
+    ) -> None:
+        """Get details on VMs within a VMSS."""
+        from vmsscli.domain.fleet import find_instance, find_scale_set
+        from vmsscli.views import vm_view, vmss_view
+
+        state = _read()
+        rg, key, scale_set = find_scale_set(state, resource_group, name)
+        if instance_id is None:
+            result = vmss_view(state.subscription_id, rg, key, scale_set)
+        else:
+            inst = find_instance(scale_set, key, rg, instance_id)
+            result = vm_view(state.subscription_id, rg, key, scale_set, inst)
+        context.emit(result, transformer=VMSS_TABLE)
+
+    @command(
+        app,
+        "list-instances",
+        examples=[
+            (
+                "List all instances of a scale set as a table.",
+                "vmss list-instances -g MyResourceGroup -n MyScaleSet -o table",
+            ),
+            (
+                "List the ids of the instances that are not on the latest model.",
+                "vmss list-instances -g MyResourceGroup -n MyScaleSet --query "
+                '"[?!latestModelApplied].instanceId" -o tsv',
+            ),
+            (
+                "List instances with their instance views.",
+                "vmss list-instances -g MyResourceGroup -n MyScaleSet --expand instanceView",
+            ),
+        ],
+    )
+    def list_instances(
+        resource_group: ResourceGroup,
+        name: Annotated[
+            str,
+            typer.Option(
+                "--name", "-n", "--virtual-machine-scale-set-name", help="Scale set name."
+            ),
+        ],
+        expand: Annotated[
+            str | None,
+            typer.Option(
+                "--expand",
+                help="The expand expression to apply to the operation. Allowed "
+                "values: instanceView.",
+            ),
+        ] = None,
+        filter_: Annotated[
+            str | None,
+            typer.Option(
+                "--filter",
+                help="The filter to apply to the operation. Allowed values are "
+                "'startswith(instanceView/statuses/code, 'PowerState') eq true', "
+                "'properties/latestModelApplied eq true', "
+                "'properties/latestModelApplied eq false'.",
+            ),
+        ] = None,
+        select: Annotated[
+            str | None,
+            typer.Option(
+                "--select",
+                help="The list parameters. Allowed values are 'instanceView', "
+                "'instanceView/statuses'.",
+            ),
+        ] = None,
+    ) -> None:
+        """Get a list of all virtual machine instances in a scale set."""
+        from vmsscli.domain.fleet import find_scale_set
+        from vmsscli.domain.health import is_latest_model
+        from vmsscli.views import POWER_DISPLAY, vm_view
+
+        state = _read()
+        rg, key, scale_set = find_scale_set(state, resource_group, name)
+        mode = None
+        if filter_ is not None:
+            mode = FILTERS.get(" ".join(filter_.split()))
+            if mode is None:
+                raise ServiceError(
+                    "InvalidParameter",
+                    f"The value '{filter_}' of parameter '$filter' is not supported.",
+                    target="$filter",
+                )
+        expanded = (expand or "").lower() == "instanceview" or (select or "").lower() in (
+            "instanceview",
+            "instanceview/statuses",
+        )
+        result = []
+        for inst in scale_set.instances:
+            if mode == "latest" and not is_latest_model(scale_set, inst):
+                continue
+            if mode == "not-latest" and is_latest_model(scale_set, inst):
+                continue
+            item = vm_view(state.subscription_id, rg, key, scale_set, inst, expand=expanded)
+            if (select or "").lower() == "instanceview/statuses" and "instanceView" in item:
+                item["instanceView"] = {"statuses": item["instanceView"]["statuses"]}
+            if mode == "power":
+                status = {
+                    "code": f"PowerState/{inst.power_state}",
+                    "displayStatus": POWER_DISPLAY[inst.power_state],
+                    "level": "Info",
+                }
+                view = item.get("instanceView", {})
+                view["statuses"] = [
+                    s for s in view.get("statuses", []) if s["code"].startswith("PowerState")
+                ] or [status]
+                item["instanceView"] = dict(sorted(view.items()))
+                item = dict(sorted(item.items()))
+            result.append(item)
+        context.emit(result)
+
+    @command(
+        app,
+        "get-instance-view",
+        examples=[
+            (
+                "Get the instance view of one instance.",
+                "vmss get-instance-view -g MyResourceGroup -n MyScaleSet --instance-id 0",
+            ),
+            (
+                "Get the instance views of all instances.",
+                "vmss get-instance-view -g MyResourceGroup -n MyScaleSet --instance-id '*'",
+            ),
+            (
+                "Find unhealthy instances from their instance views.",
+                "vmss list-instances -g MyResourceGroup -n MyScaleSet --expand instanceView --query "
+                "\"[?instanceView.vmHealth.status.code=='HealthState/unhealthy'].instanceId\" "
+                "-o tsv",
+            ),
+        ],
+    )
+    def get_instance_view(
+        resource_group: OptResourceGroup = None,
+        name: Annotated[
+            str | None,
+            typer.Option(
+                "--name", "-n", "--virtual-machine-scale-set-name", help="Scale set name."
+            ),
+        ] = None,
+        instance_id: Annotated[
+            str | None,
+            typer.Option(
+                "--instance-id",
+                help="A VM instance ID or '*' for all instances. If missing, the "
+                "scale set's aggregate view is shown.",
+            ),
+        ] = None,
+        ids: Ids = None,
+    ) -> None:
+        """View an instance of a VMSS."""
+        from vmsscli.domain.fleet import find_instance, find_scale_set
+        from vmsscli.views import vm_instance_view, vmss_instance_view
+
+        state = _read()
+        results: list[Any] = []
+        errors: list[tuple[str, VmssError]] = []
+        chosen = targets(
+            resource_group, name, ids, instance_id=instance_id, need_instance=bool(ids)
+        )
+        for rg_in, vmss_name, inst_id in chosen:
+            try:
+                rg, key, scale_set = find_scale_set(state, rg_in, vmss_name)
+                sub = state.subscription_id
+                if inst_id is None:
+                    results.append(vmss_instance_view(scale_set))
+                elif inst_id == "*":
+                    results.append(
+                        [
+                            vm_instance_view(sub, rg, key, scale_set, inst)
+                            for inst in scale_set.instances
+                        ]
+                    )
+                else:
+                    inst = find_instance(scale_set, key, rg, inst_id)
+                    results.append(vm_instance_view(sub, rg, key, scale_set, inst))
+            except VmssError as exc:
+                if len(chosen) == 1:
+                    raise
+                errors.append((f"{rg_in}/{vmss_name}/{inst_id}", exc))
+        context.emit(_combine(results, errors), transformer=INSTANCE_VIEW_TABLE)
+
+    @command(
+        app,
+        "triage",
+        examples=[
+            (
+                "See what is wrong with which instance, worst first.",
+                "vmss triage -g MyResourceGroup -n MyScaleSet",
+            ),
+            (
+                "The ids of the instances that are not serving, for a script.",
+                'vmss triage -g MyResourceGroup -n MyScaleSet --query "[?!serving].instanceId" '
+                "-o tsv",
+            ),
+        ],
+    )
+    def triage_(
+        resource_group: ResourceGroup,
+        name: Name,
+    ) -> None:
+        """Show every instance's zone, domains, power, health, model and protection, problems
+        first (vmsscli's own command; az has no equivalent).
+
+        The table is headed by a one-line summary; -o json gives the same rows for scripts.
+        """
+        import sys
+
+        from vmsscli.domain.fleet import find_scale_set
+        from vmsscli.domain.triage import triage
+
+        state = _read()
+        _rg, _key, scale_set = find_scale_set(state, resource_group, name)
+        report = triage(scale_set)
+        rows = [
+            {
+                "failedExtensions": r.failed_extensions,
+                "faultDomain": r.fault_domain,
+                "health": r.health,
+                "instanceId": str(r.instance_id),
+                "latestModelApplied": r.latest_model,
+                "powerState": r.power_state,
+                "problems": r.problems,
+                "protectFromScaleIn": r.protect_from_scale_in,
+                "protectFromScaleSetActions": r.protect_from_scale_set_actions,
+                "provisioningState": r.provisioning_state,
+                "serving": r.serving,
+                "updateDomain": r.update_domain,
+                "zone": r.zone,
+            }
+            for r in report.rows
+        ]
+        if context.current.output == "table" and context.current.query is None:
+            sys.stdout.write(report.summary + "\n")
+        context.emit(rows, transformer=_triage_table)
+
+
+def _triage_table(rows: list[dict[str, Any]]) -> list[OrderedDict]:
+    out = []
+    for row in rows:
+        protection = ", ".join(
+            label
+            for label, on in (
+                ("scale-in", row["protectFromScaleIn"]),
+                ("scale-set actions", row["protectFromScaleSetActions"]),
+            )
+            if on
+        )
+        out.append(
+            OrderedDict(
+                [
+                    ("InstanceId", row["instanceId"]),
+                    ("Zone", row["zone"] or "-"),
+                    ("FaultDomain", row["faultDomain"]),
+                    ("UpdateDomain", row["updateDomain"]),
+                    ("PowerState", row["powerState"]),
+                    ("Health", row["health"]),
+                    ("LatestModel", row["latestModelApplied"]),
+                    ("Protection", protection or "-"),
+                    ("FailedExtensions", ", ".join(row["failedExtensions"]) or "-"),
+                    ("Problems", "; ".join(row["problems"]) or "-"),
+                ]
+            )
+        )
+    return out
+
+
+def _combine(results: list[Any], errors: list[tuple[str, VmssError]]) -> Any:
+    """az's `--ids` rule: failures become warnings; one survivor is printed unwrapped."""
+    from vmsscli.errors import CLIError
+
+    for target, exc in errors:
+        context.warn(f'{target}: "{exc.lines()[0]}"')
+    if errors:
+        context.warn("Encountered more than one exception.")
+        if not results:
+            raise CLIError("All the requested resources failed.")
+    if len(results) == 1:
+        return results[0]
+    return results
+
+
+def _parse_tags(tags: list[str] | None) -> dict[str, str]:
+    out = {}
+    for tag in tags or []:
+        key, _, value = tag.partition("=")
+        if key:
+            out[key] = value
+    return out

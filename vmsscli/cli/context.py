@@ -1,0 +1,118 @@
+"""What one invocation knows besides its command's own flags: the global arguments, the state
+file, "now", and the helpers every command uses to print results, warnings and logs."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from vmsscli.output import Transformer
+
+
+@dataclass
+class Invocation:
+    output: str = "json"
+    query_text: str | None = None
+    query: Any = None
+    state: str | None = None
+    only_show_errors: bool = False
+    verbose: bool = False
+    debug: bool = False
+    argv: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+
+current = Invocation()
+
+
+def reset(argv: list[str]) -> Invocation:
+    """Fresh globals for one run (tests run many invocations in one process)."""
+    global current
+    current = Invocation(output=os.environ.get("VMSSCLI_OUTPUT", "json").lower(), argv=argv)
+    return current
+
+
+def command_line() -> str:
+    import shlex
+
+    return " ".join(["vmss", *(shlex.quote(arg) for arg in current.argv)])
+
+
+# --- stderr ------------------------------------------------------------------------------------
+
+
+def warn(message: str) -> None:
+    if not current.only_show_errors:
+        sys.stderr.write(f"WARNING: {message}\n")
+
+
+def info(message: str) -> None:
+    if current.verbose or current.debug:
+        sys.stderr.write(f"INFO: {message}\n")
+
+
+def debug(logger: str, message: str) -> None:
+    if current.debug:
+        sys.stderr.write(f"DEBUG: {logger}: {message}\n")
+
+
+# --- the state file and the clock ----------------------------------------------------------------
+
+
+def store():
+    from vmsscli.store import Store, resolve_path
+
+    path, is_default = resolve_path(current.state)
+    debug("vmsscli.store", f"state file: {path}")
+    return Store(path, is_default=is_default, on_created=_note_created)
+
+
+def _note_created(path) -> None:
+    warn(f"State file '{path}' did not exist; created it with the built-in demo fleet.")
+
+
+def now(state) -> datetime:
+    from vmsscli.domain.clock import resolve_now
+
+    return resolve_now(state.clock, os.environ.get("VMSSCLI_NOW"), datetime.now(UTC))
+
+
+# --- stdout ------------------------------------------------------------------------------------
+
+
+def emit(result: Any, *, transformer: Transformer = None) -> None:
+    """Apply --query, then print in the chosen format (nothing at all for a None result)."""
+    from vmsscli import output
+    from vmsscli.errors import CLIError
+
+    query_active = current.query is not None
+    if query_active:
+        try:
+            result = output.apply_query(current.query, result)
+        except Exception as exc:  # jmespath runtime errors (unknown function, bad types)
+            from vmsscli.cli.azparse import QUERY_HELP
+
+            raise CLIError(
+                f"Invalid jmespath query supplied for `--query`: {exc}",
+                recommendations=[QUERY_HELP],
+            ) from exc
+    stream = sys.stdout
+    fmt = current.output
+    if fmt == "table":
+        color = _is_tty(stream) and not os.environ.get("NO_COLOR")
+    else:
+        color = _is_tty(stream) and _is_tty(sys.stderr) and not os.environ.get("NO_COLOR")
+    output.write(
+        result, fmt, stream, query_active=query_active, transformer=transformer, color=color
+    )
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

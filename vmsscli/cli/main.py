@@ -1,0 +1,27 @@
+"""Entry point of the `vmss` console script and `python -m vmsscli`."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        from vmsscli import __version__
+
+        sys.stdout.write(f"vmsscli {__version__}\n")
+        sys.exit(0)
+    # A short-lived process: the cyclic garbage collector only costs time here (it triples
+    # the cost of validating a large state).
+    import gc
+
+    gc.disable()
+    from typer.main import get_command
+
+    from vmsscli.cli.app import build_app
+    from vmsscli.cli.azparse import hoist_leading_globals
+
+    args = hoist_leading_globals(args)
+    group = get_command(build_app(args))
+    group.main(args=args, prog_name="vmss")

@@ -1,0 +1,1 @@
+"""Pure operations on the state model: no printing, no files; time is passed in."""

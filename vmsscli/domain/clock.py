@@ -1,0 +1,30 @@
+"""Simulated time: where "now" comes from for one invocation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from vmsscli.errors import CLIError
+from vmsscli.model import ClockSettings
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 date-time; a value without an offset is taken as UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CLIError(
+            f"'{text}' is not a valid time. Use ISO 8601, e.g. 2026-11-23T10:00:00Z."
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def resolve_now(settings: ClockSettings, pinned: str | None, wall: datetime) -> datetime:
+    """`pinned` (VMSSCLI_NOW) wins; else manual mode's stored time; else the wall clock."""
+    if pinned:
+        return parse_time(pinned)
+    if settings.mode == "manual":
+        return settings.now.astimezone(UTC)
+    return wall.astimezone(UTC)

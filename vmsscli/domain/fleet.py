@@ -1,0 +1,273 @@
+"""Finding, creating and deleting scale sets, and placing new instances."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from vmsscli.errors import (
+    CLIError,
+    ServiceError,
+    invalid_instance_id,
+    resource_group_not_found,
+    resource_not_found,
+)
+from vmsscli.model import (
+    Extension,
+    ImageReference,
+    Instance,
+    ResourceGroup,
+    RollingPolicy,
+    ScaleSet,
+    State,
+    UpgradePolicy,
+    VmModel,
+)
+
+VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
+
+ROLLING_WITHOUT_HEALTH = (
+    "Rolling Upgrade mode is not supported for this Virtual Machine Scale Set because a health "
+    "probe or health extension was not provided."
+)
+
+# az's image aliases (a subset of `az vm image list`), to URNs.
+IMAGE_ALIASES = {
+    "Ubuntu2204": "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest",
+    "Ubuntu2404": "Canonical:ubuntu-24_04-lts:server:latest",
+    "Debian11": "Debian:debian-11:11-backports-gen2:latest",
+    "Debian12": "Debian:debian-12:12-gen2:latest",
+    "RHELRaw8LVMGen2": "RedHat:RHEL:8-lvm-gen2:latest",
+    "Win2022Datacenter": "MicrosoftWindowsServer:WindowsServer:2022-datacenter-g2:latest",
+    "Win2019Datacenter": "MicrosoftWindowsServer:WindowsServer:2019-datacenter-gensecond:latest",
+}
+# What "latest" resolves to in this simulation, per image SKU.
+LATEST_EXACT_VERSIONS = {
+    "22_04-lts-gen2": "22.04.202410020",
+    "server": "24.04.202410010",
+    "11-backports-gen2": "0.20241004.1890",
+    "12-gen2": "0.20241004.1890",
+    "8-lvm-gen2": "8.10.2024090612",
+    "2022-datacenter-g2": "20348.2762.241006",
+    "2019-datacenter-gensecond": "17763.6414.241004",
+}
+
+
+def app_health_extension(os_type: str, port: int = 80, path: str = "/health") -> Extension:
+    """The Application Health extension as az and the portal add it."""
+    return Extension(
+        name="HealthExtension",
+        publisher="Microsoft.ManagedServices",
+        type="ApplicationHealthWindows" if os_type == "Windows" else "ApplicationHealthLinux",
+        type_handler_version="1.0",
+        settings={"protocol": "http", "port": port, "requestPath": path},
+    )
+
+
+def parse_image(image: str) -> tuple[ImageReference, str]:
+    """An az `--image` value (alias or URN) to an image reference and its OS type."""
+    urn = IMAGE_ALIASES.get(image)
+    if urn is None:
+        for alias, value in IMAGE_ALIASES.items():
+            if alias.lower() == image.lower():
+                urn = value
+                break
+    if urn is None:
+        urn = image
+    parts = urn.split(":")
+    if len(parts) != 4 or not all(parts):
+        raise CLIError(
+            f'Invalid image "{image}". Use a valid image URN, custom image name, custom image '
+            f"id, VHD blob URI, or pick an image from {sorted(IMAGE_ALIASES)}.\n"
+            "See vm create -h for more information on specifying an image."
+        )
+    publisher, offer, sku, version = parts
+    exact = LATEST_EXACT_VERSIONS.get(sku, "1.0.0") if version == "latest" else version
+    os_type = "Windows" if publisher.lower().startswith("microsoftwindows") else "Linux"
+    return ImageReference(
+        publisher=publisher, offer=offer, sku=sku, version=version, exact_version=exact
+    ), os_type
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+
+def _find_key(mapping: dict, name: str) -> str | None:
+    """Azure resource names are case-insensitive; the stored casing is kept."""
+    if name in mapping:
+        return name
+    folded = name.casefold()
+    return next((key for key in mapping if key.casefold() == folded), None)
+
+
+def find_group(state: State, rg: str) -> tuple[str, ResourceGroup]:
+    key = _find_key(state.resource_groups, rg)
+    if key is None:
+        raise resource_group_not_found(rg)
+    return key, state.resource_groups[key]
+
+
+def find_scale_set(state: State, rg: str, name: str) -> tuple[str, str, ScaleSet]:
+    """(resource group name, scale set name, scale set) with their stored casing."""
+    rg_key, group = find_group(state, rg)
+    key = _find_key(group.scale_sets, name)
+    if key is None:
+        raise resource_not_found(VMSS_TYPE, name, rg)
+    return rg_key, key, group.scale_sets[key]
+
+
+def find_instance(scale_set: ScaleSet, vmss_name: str, rg: str, instance_id: str) -> Instance:
+    """One instance for a GET: a missing or malformed id is a 404, as ARM answers a GET."""
+    inst = scale_set.instance(int(instance_id)) if instance_id.isdigit() else None
+    if inst is None:
+        raise resource_not_found(f"{VMSS_TYPE}/{vmss_name}/virtualMachines", instance_id, rg)
+    return inst
+
+
+def resolve_instance_ids(scale_set: ScaleSet, ids: list[str]) -> list[Instance]:
+    """Instances named in an action's `instanceIds`; every id is checked before any is used."""
+    chosen: list[Instance] = []
+    for raw in ids:
+        text = raw.strip()
+        inst = scale_set.instance(int(text)) if text.isdigit() else None
+        if inst is None:
+            raise invalid_instance_id(text or raw)
+        if inst not in chosen:
+            chosen.append(inst)
+    return chosen
+
+
+# --- placement -------------------------------------------------------------------------------
+
+
+def place_instance(scale_set: ScaleSet, instance_id: int) -> tuple[str, int]:
+    """Zone and fault domain for a new instance: the emptiest zone, then the emptiest fault
+    domain in it (lowest number on ties), as Azure balances a Uniform scale set."""
+    zone = ""
+    if scale_set.zones:
+        counts = {z: 0 for z in scale_set.zones}
+        for inst in scale_set.instances:
+            counts[inst.zone] = counts.get(inst.zone, 0) + 1
+        zone = min(scale_set.zones, key=lambda z: (counts[z], scale_set.zones.index(z)))
+    domains = [0] * scale_set.fault_domain_count
+    for inst in scale_set.instances:
+        if inst.zone == zone and inst.fault_domain is not None:
+            domains[inst.fault_domain % scale_set.fault_domain_count] += 1
+    fault_domain = min(range(len(domains)), key=lambda d: (domains[d], d))
+    return zone, fault_domain
+
+
+def add_instances(scale_set: ScaleSet, count: int, now: datetime) -> list[Instance]:
+    """New instances on the current model, with new ids that are never reused."""
+    added = []
+    for _ in range(count):
+        instance_id = scale_set.next_instance_id or 0
+        zone, fault_domain = place_instance(scale_set, instance_id)
+        inst = Instance(
+            id=instance_id,
+            zone=zone,
+            fault_domain=fault_domain,
+            update_domain=instance_id % 5,
+            model_version=scale_set.model.version,
+            created=now,
+            updated=now,
+        )
+        scale_set.instances.append(inst)
+        scale_set.next_instance_id = instance_id + 1
+        added.append(inst)
+    return added
+
+
+# --- create and delete -----------------------------------------------------------------------
+
+
+@dataclass
+class CreateSpec:
+    instance_count: int = 2
+    zones: list[str] = field(default_factory=list)
+    upgrade_policy_mode: str = "Manual"
+    orchestration_mode: str = "Uniform"
+    vm_sku: str = "Standard_DS1_v2"
+    image: str = "Ubuntu2204"
+    location: str = ""
+    admin_username: str = "azureuser"
+    computer_name_prefix: str = ""
+    health_probe: str = ""
+    app_health_extension: bool = False
+    app_health_port: int = 80
+    app_health_path: str = "/health"
+    platform_fault_domain_count: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def default_computer_name_prefix(rg: str, name: str) -> str:
+    """az derives a short prefix from the name plus a hash, e.g. `vmssb6649`."""
+    letters = "".join(ch for ch in name.lower() if ch.isalnum())[:4] or "vmss"
+    digest = hashlib.sha1(f"{rg}/{name}".lower().encode()).hexdigest()[:5]
+    return letters + digest
+
+
+def create_scale_set(
+    state: State, rg: str, name: str, spec: CreateSpec, now: datetime
+) -> tuple[str, str, ScaleSet]:
+    """A new scale set with `instance_count` instances; the resource group is created on
+    demand (in the scale set's location)."""
+    if spec.instance_count < 0:
+        raise CLIError("usage error: --instance-count must be a non-negative number")
+    mode = spec.upgrade_policy_mode
+    image, os_type = parse_image(spec.image)
+    extensions = []
+    if spec.app_health_extension:
+        extensions.append(app_health_extension(os_type, spec.app_health_port, spec.app_health_path))
+    model = VmModel(
+        image=image,
+        os_type=os_type,
+        admin_username=spec.admin_username,
+        computer_name_prefix=spec.computer_name_prefix or default_computer_name_prefix(rg, name),
+        health_probe=spec.health_probe,
+        extensions=extensions,
+    )
+    if mode == "Rolling" and not model.has_health_monitoring:
+        raise ServiceError("BadRequest", ROLLING_WITHOUT_HEALTH)
+    rg_key = _find_key(state.resource_groups, rg)
+    if rg_key is not None:
+        group = state.resource_groups[rg_key]
+        if _find_key(group.scale_sets, name) is not None:
+            raise CLIError(
+                f"A virtual machine scale set named '{name}' already exists in resource group "
+                f"'{rg_key}'. Use 'vmss update' to change it, or choose another name."
+            )
+    location = spec.location or (state.resource_groups[rg_key].location if rg_key else "")
+    if rg_key is None:
+        rg_key = rg
+        group = ResourceGroup(location=location or "westeurope")
+        state.resource_groups[rg_key] = group
+    large = spec.instance_count > 100
+    scale_set = ScaleSet(
+        location=location or group.location,
+        created=now,
+        vm_sku=spec.vm_sku,
+        zones=spec.zones,
+        orchestration_mode=spec.orchestration_mode,  # type: ignore[arg-type]
+        fault_domain_count=spec.platform_fault_domain_count
+        or (1 if spec.orchestration_mode == "Flexible" else 5),
+        overprovision=spec.orchestration_mode == "Uniform",
+        single_placement_group=not (large or spec.zones),
+        upgrade_policy=UpgradePolicy(
+            mode=mode,  # type: ignore[arg-type]
+            rolling=RollingPolicy() if mode == "Rolling" else None,
+        ),
+        model=model,
+        tags=spec.tags,
+        next_instance_id=0,
+    )
+    add_instances(scale_set, spec.instance_count, now)
+    group.scale_sets[name] = scale_set
+    return rg_key, name, scale_set
+
+
+def delete_scale_set(state: State, rg: str, name: str) -> tuple[str, str, ScaleSet]:
+    rg_key, key, scale_set = find_scale_set(state, rg, name)
+    del state.resource_groups[rg_key].scale_sets[key]
+    return rg_key, key, scale_set

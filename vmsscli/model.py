@@ -1,0 +1,280 @@
+"""The state schema: our own compact facts about a simulated subscription (not the REST shape).
+
+Every field has a default so a hand-written file stays short; defaults that depend on other
+fields (zone, fault domain, creation time, the id counter) are filled in after validation, so
+a loaded state is always complete. Nothing is ever `None` in a written file: optional values are
+either omitted or filled, which keeps TOML (which has no null) and JSON round-trips lossless.
+The Azure-shaped JSON that commands print is rendered from these facts by `vmsscli.views`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+DEFAULT_LOCATION = "westeurope"
+# A fixed creation time for hand-written resources that do not give one, so that loading the
+# same file twice renders the same output.
+DEFAULT_CREATED = datetime(2026, 11, 2, 8, 0, 0, tzinfo=UTC)
+
+PowerState = Literal["running", "stopped", "deallocated", "starting", "stopping", "deallocating"]
+ProvisioningState = Literal["Succeeded", "Failed", "Creating", "Updating", "Deleting"]
+Health = Literal["healthy", "unhealthy", "unknown"]
+UpgradeMode = Literal["Automatic", "Manual", "Rolling"]
+
+APP_HEALTH_TYPES = ("ApplicationHealthLinux", "ApplicationHealthWindows")
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a hand-edited file must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+# --- the scale set model ---------------------------------------------------------------------
+
+
+class ImageReference(Strict):
+    publisher: str = "Canonical"
+    offer: str = "0001-com-ubuntu-server-jammy"
+    sku: str = "22_04-lts-gen2"
+    version: str = "latest"
+    # What "latest" resolved to when instances were built; shown as `exactVersion`.
+    exact_version: str = "22.04.202410020"
+
+
+class Extension(Strict):
+    """An extension in the scale set model (`virtualMachineProfile.extensionProfile`)."""
+
+    name: str
+    publisher: str
+    type: str
+    type_handler_version: str = "1.0"
+    auto_upgrade_minor_version: bool = True
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def is_app_health(self) -> bool:
+        return self.type in APP_HEALTH_TYPES
+
+
+class VmModel(Strict):
+    """The virtual machine profile every instance is built from."""
+
+    version: int = Field(default=1, ge=1)
+    image: ImageReference = Field(default_factory=ImageReference)
+    os_type: Literal["Linux", "Windows"] = "Linux"
+    computer_name_prefix: str = ""
+    admin_username: str = "azureuser"
+    os_disk_size_gb: int = Field(default=30, ge=1)
+    storage_account_type: str = "Premium_LRS"
+    # Name of the load balancer health probe used for instance health, if any.
+    health_probe: str = ""
+    extensions: list[Extension] = Field(default_factory=list)
+
+    @property
+    def app_health_extension(self) -> Extension | None:
+        return next((e for e in self.extensions if e.is_app_health), None)
+
+    @property
+    def has_health_monitoring(self) -> bool:
+        return bool(self.health_probe) or self.app_health_extension is not None
+
+
+class RollingPolicy(Strict):
+    """Azure's rolling upgrade policy; `None` flags are not sent and so not printed."""
+
+    max_batch_instance_percent: int = Field(default=20, ge=5, le=100)
+    max_unhealthy_instance_percent: int = Field(default=20, ge=5, le=100)
+    max_unhealthy_upgraded_instance_percent: int = Field(default=20, ge=0, le=100)
+    pause_time_between_batches: str = "PT0S"
+    prioritize_unhealthy_instances: bool | None = None
+    enable_cross_zone_upgrade: bool | None = None
+    max_surge: bool | None = None
+    rollback_failed_instances_on_policy_breach: bool | None = None
+
+
+class UpgradePolicy(Strict):
+    mode: UpgradeMode = "Manual"
+    rolling: RollingPolicy | None = None
+
+
+# --- instances -------------------------------------------------------------------------------
+
+
+class Protection(Strict):
+    scale_in: bool = False
+    scale_set_actions: bool = False
+
+
+class ExtensionState(Strict):
+    """The state of one model extension on one instance; absent means it succeeded."""
+
+    status: Literal["succeeded", "failed", "transitioning"] = "succeeded"
+    message: str = ""
+
+
+class Instance(Strict):
+    id: int = Field(ge=0)
+    zone: str = ""
+    fault_domain: int | None = Field(default=None, ge=0)
+    update_domain: int | None = Field(default=None, ge=0)
+    power_state: PowerState = "running"
+    provisioning_state: ProvisioningState = "Succeeded"
+    # What the application reports to the health extension or probe while the VM runs.
+    health: Health = "healthy"
+    # 0 means "the scale set's current model version"; filled in on load.
+    model_version: int = Field(default=0, ge=0)
+    # Image version the instance was built from when it is not on the current model.
+    image_version: str = ""
+    # "VirtualMachine" after an instance-level PUT (e.g. setting protection), as in Azure.
+    model_definition_applied: Literal["VirtualMachineScaleSet", "VirtualMachine"] = (
+        "VirtualMachineScaleSet"
+    )
+    protection: Protection | None = None
+    extensions: dict[str, ExtensionState] = Field(default_factory=dict)
+    vm_agent: Literal["ready", "not_ready"] = "ready"
+    created: datetime | None = None
+    # When the provisioning or power state last changed.
+    updated: datetime | None = None
+    # Facts about the simulated guest OS (hostname, services, disks, files...), read by
+    # run-command; empty means "derive clean defaults from the instance".
+    guest: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScaleSet(Strict):
+    location: str = ""
+    created: datetime = DEFAULT_CREATED
+    vm_sku: str = "Standard_D2s_v3"
+    zones: list[str] = Field(default_factory=list)
+    orchestration_mode: Literal["Uniform", "Flexible"] = "Uniform"
+    fault_domain_count: int = Field(default=5, ge=1, le=5)
+    overprovision: bool = True
+    single_placement_group: bool = True
+    upgrade_policy: UpgradePolicy = Field(default_factory=UpgradePolicy)
+    scale_in_policy: list[Literal["Default", "OldestVM", "NewestVM"]] = Field(default_factory=list)
+    model: VmModel = Field(default_factory=VmModel)
+    tags: dict[str, str] = Field(default_factory=dict)
+    # Ids grow and are never reused: the next new instance gets this id.
+    next_instance_id: int | None = Field(default=None, ge=0)
+    instances: list[Instance] = Field(default_factory=list)
+
+    @field_validator("zones")
+    @classmethod
+    def _zones_unique(cls, zones: list[str]) -> list[str]:
+        if len(set(zones)) != len(zones):
+            raise ValueError("zones must not repeat")
+        return zones
+
+    @model_validator(mode="after")
+    def _complete(self) -> ScaleSet:
+        seen: set[int] = set()
+        for position, inst in enumerate(self.instances):
+            if inst.id in seen:
+                raise ValueError(f"instance id {inst.id} appears twice (instances[{position}])")
+            seen.add(inst.id)
+            if self.zones:
+                if not inst.zone:
+                    inst.zone = self.zones[inst.id % len(self.zones)]
+                elif inst.zone not in self.zones:
+                    raise ValueError(
+                        f"instances[{position}] (id {inst.id}) is in zone {inst.zone!r}, "
+                        f"which is not one of the scale set's zones {self.zones}"
+                    )
+            elif inst.zone:
+                raise ValueError(
+                    f"instances[{position}] (id {inst.id}) has zone {inst.zone!r} but the "
+                    "scale set is not zonal"
+                )
+            if inst.fault_domain is None:
+                inst.fault_domain = inst.id % self.fault_domain_count
+            if inst.update_domain is None:
+                inst.update_domain = inst.id % 5
+            if inst.model_version == 0 or inst.model_version > self.model.version:
+                if inst.model_version > self.model.version:
+                    raise ValueError(
+                        f"instances[{position}] (id {inst.id}) is on model version "
+                        f"{inst.model_version}, newer than the scale set's {self.model.version}"
+                    )
+                inst.model_version = self.model.version
+            if inst.created is None:
+                inst.created = self.created
+            if inst.updated is None:
+                inst.updated = inst.created
+        top = max(seen) + 1 if seen else 0
+        if self.next_instance_id is None:
+            self.next_instance_id = top
+        elif self.next_instance_id < top:
+            raise ValueError(
+                f"next_instance_id {self.next_instance_id} is not above the highest instance id "
+                f"{top - 1} (instance ids are never reused)"
+            )
+        return self
+
+    @property
+    def capacity(self) -> int:
+        return len(self.instances)
+
+    def instance(self, instance_id: int) -> Instance | None:
+        for inst in self.instances:
+            if inst.id == instance_id:
+                return inst
+        return None
+
+
+class ResourceGroup(Strict):
+    location: str = DEFAULT_LOCATION
+    scale_sets: dict[str, ScaleSet] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _inherit_location(self) -> ResourceGroup:
+        for scale_set in self.scale_sets.values():
+            if not scale_set.location:
+                scale_set.location = self.location
+        return self
+
+
+# --- the subscription as a whole -------------------------------------------------------------
+
+
+class ClockSettings(Strict):
+    """`wall`: simulated time follows real time; `manual`: time moves only when told."""
+
+    mode: Literal["wall", "manual"] = "wall"
+    # The simulated "now" in manual mode.
+    now: datetime = DEFAULT_CREATED
+
+
+class SkippedInstance(Strict):
+    instance_id: str
+    reason: str
+
+
+class ActivityEntry(Strict):
+    time: datetime
+    operation: str
+    resource_id: str
+    status: Literal["Started", "Succeeded", "Failed"] = "Succeeded"
+    instance_ids: list[str] = Field(default_factory=list)
+    skipped: list[SkippedInstance] = Field(default_factory=list)
+    error: str = ""
+    command: str = ""
+    correlation_id: str = ""
+
+
+class State(Strict):
+    schema_version: int = SCHEMA_VERSION
+    subscription_id: str = DEFAULT_SUBSCRIPTION
+    clock: ClockSettings = Field(default_factory=ClockSettings)
+    resource_groups: dict[str, ResourceGroup] = Field(default_factory=dict)
+    activity_log: list[ActivityEntry] = Field(default_factory=list)
+
+    def scale_sets(self):
+        """Every (resource group name, scale set name, scale set), in file order."""
+        for rg_name, group in self.resource_groups.items():
+            for name, scale_set in group.scale_sets.items():
+                yield rg_name, name, scale_set

@@ -1,0 +1,391 @@
+"""Loading, validating, migrating, locking and atomically saving the state file.
+
+The file is JSON or TOML, chosen by its extension. Readers never lock: writes replace the file
+atomically, so a reader always sees a whole version. Writers hold an exclusive lock on a
+sidecar `<file>.lock` across read-modify-write, so concurrent invocations never lose an update.
+The previous version is kept as `<file>.bak`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from vmsscli.errors import StateFileError
+from vmsscli.model import SCHEMA_VERSION, State
+
+DEFAULT_PATH = Path("~/.vmsscli/state.json")
+LOCK_TIMEOUT_ENV = "VMSSCLI_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+# Migrations from schema version N (the key) to N + 1; each takes and returns the raw data.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def resolve_path(explicit: str | None) -> tuple[Path, bool]:
+    """The state path from `--state`, else `VMSSCLI_STATE`, else the default; and whether it
+    is the default (only the default location's folder is created on demand)."""
+    chosen = explicit or os.environ.get("VMSSCLI_STATE")
+    if chosen:
+        return Path(chosen).expanduser(), False
+    return DEFAULT_PATH.expanduser(), True
+
+
+def file_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return "json"
+    if suffix == ".toml":
+        return "toml"
+    raise StateFileError(
+        f"State file '{path}' must end in .json or .toml (the extension chooses the format)."
+    )
+
+
+# --- parsing and validation ------------------------------------------------------------------
+
+
+def parse(raw: bytes, path: Path) -> dict[str, Any]:
+    """Bytes to raw data, with line and column for syntax errors."""
+    fmt = file_format(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StateFileError(
+            f"State file '{path}' is not valid UTF-8 (byte {exc.start})."
+        ) from None
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StateFileError(
+                f"State file '{path}' is not valid JSON: {exc.msg} "
+                f"(line {exc.lineno}, column {exc.colno})."
+            ) from None
+        except RecursionError:
+            raise StateFileError(
+                f"State file '{path}' is not valid JSON: nested too deeply."
+            ) from None
+    else:
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise StateFileError(f"State file '{path}' is not valid TOML: {exc}.") from None
+    if not isinstance(data, dict):
+        raise StateFileError(
+            f"State file '{path}' must hold an object (a table) at the top level, "
+            f"not {type(data).__name__}."
+        )
+    return data
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def validate(data: dict[str, Any], path: Path) -> State:
+    """Raw data to a complete State: refuse newer schemas, migrate older ones, validate."""
+    from pydantic import ValidationError
+
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise StateFileError(
+            f"State file '{path}' is invalid at schema_version: expected a positive whole "
+            f"number, got {version!r}."
+        )
+    if version > SCHEMA_VERSION:
+        raise StateFileError(
+            f"State file '{path}' was written with schema version {version}, newer than this "
+            f"vmsscli understands ({SCHEMA_VERSION}). Upgrade vmsscli to read it."
+        )
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+        data["schema_version"] = version
+    try:
+        return State.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        where = _format_location(first["loc"])
+        message = first["msg"]
+        if first["type"] in ("value_error", "assertion_error"):
+            message = message.removeprefix("Value error, ")
+        got = ""
+        if "input" in first and first["type"] not in ("missing", "value_error", "extra_forbidden"):
+            got = f" (got {first['input']!r})"
+        more = (
+            f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+            if len(errors) > 1
+            else ""
+        )
+        raise StateFileError(
+            f"State file '{path}' is invalid at {where}: {message}{got}{more}."
+        ) from None
+
+
+def serialize(state: State, path: Path) -> bytes:
+    """A State as the bytes of a JSON or TOML file (defaults omitted, nothing null)."""
+    data = state.model_dump(
+        mode="json" if file_format(path) == "json" else "python", exclude_defaults=True
+    )
+    data = {"schema_version": SCHEMA_VERSION, **data}
+    if file_format(path) == "json":
+        from pydantic_core import to_json
+
+        return to_json(data, indent=2) + b"\n"
+    import tomli_w
+
+    return tomli_w.dumps(data).encode("utf-8")
+
+
+def read_file(path: Path) -> State:
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise StateFileError(f"State file '{path}' is a directory.") from None
+    except FileNotFoundError:
+        raise StateFileError(f"State file '{path}' does not exist.") from None
+    except OSError as exc:
+        raise StateFileError(f"Cannot read state file '{path}': {exc.strerror}.") from None
+    return validate(parse(raw, path), path)
+
+
+# --- locking and atomic writes ---------------------------------------------------------------
+
+
+def _lock_timeout() -> float:
+    raw = os.environ.get(LOCK_TIMEOUT_ENV)
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise StateFileError(
+            f"{LOCK_TIMEOUT_ENV} must be a number of seconds, not {raw!r}."
+        ) from None
+    return max(value, 0.0)
+
+
+def _lock_holder(lock_path: Path) -> str:
+    try:
+        info = json.loads(lock_path.read_text() or "{}")
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(info, dict) or "pid" not in info:
+        return ""
+    return (
+        f" It is held by pid {info.get('pid')} ({info.get('command', '?')}) "
+        f"since {info.get('since', '?')}."
+    )
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the exclusive writer lock for `path`; name the holder when it cannot be had."""
+    from filelock import FileLock, Timeout
+
+    lock_path = path.with_name(path.name + ".lock")
+    timeout = _lock_timeout()
+    lock = FileLock(lock_path, timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StateFileError(
+            f"Could not lock state file '{path}' within {timeout:g} seconds: another vmss "
+            f"command is changing it.{_lock_holder(lock_path)} "
+            f"Retry, or raise {LOCK_TIMEOUT_ENV}."
+        ) from None
+    except OSError as exc:
+        raise StateFileError(f"Cannot lock state file '{path}': {exc.strerror}.") from None
+    try:
+        _record_holder(lock_path)
+        yield
+    finally:
+        lock.release()
+
+
+def _record_holder(lock_path: Path) -> None:
+    """Write who holds the lock into the lock file, for the message a waiter prints."""
+    info = {
+        "pid": os.getpid(),
+        "command": " ".join(["vmss", *sys.argv[1:]])[:200],
+        "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    with contextlib.suppress(OSError), open(lock_path, "r+") as handle:
+        handle.truncate(0)
+        handle.write(json.dumps(info))
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Delete temp files a killed writer left behind; only called with the lock held."""
+    prefix = _temp_prefix(path)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, backup: bool = True) -> None:
+    """Replace `path` with `data` so that a crash leaves the old or the new file, never a mix.
+
+    The old version is kept as `<file>.bak` (by hard link where the file system allows, so no
+    copy is made), and the file keeps its permissions.
+    """
+    folder = path.parent
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+        exists = True
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+        exists = False
+    except OSError as exc:
+        raise StateFileError(f"Cannot write state file '{path}': {exc.strerror}.") from None
+    tmp_name = ""
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if exists and backup:
+            _backup(path)
+        os.replace(tmp_name, path)
+        tmp_name = ""
+        _fsync_dir(folder)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StateFileError(
+            f"Cannot write state file '{path}': {reason}. The file was not changed."
+        ) from None
+    finally:
+        if tmp_name:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def _backup(path: Path) -> None:
+    backup = path.with_name(path.name + ".bak")
+    staging = path.with_name(f"{_temp_prefix(path)}bak.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staging)
+    try:
+        os.link(path, staging)
+    except OSError:
+        import shutil
+
+        shutil.copy2(path, staging)
+    os.replace(staging, backup)
+
+
+# --- the store as commands use it ------------------------------------------------------------
+
+
+class Store:
+    """The state file a command works on."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        is_default: bool = False,
+        on_created: Callable[[Path], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.is_default = is_default
+        self.on_created = on_created
+
+    def read(self) -> State:
+        """The current state, for commands that only read (no lock is taken)."""
+        if not self.path.exists():
+            file_format(self.path)
+            self._ensure_folder()
+            with locked(self.path):
+                if not self.path.exists():
+                    return self._create()
+        return read_file(self.path)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[State]:
+        """Read, let the caller change, and save the state under the writer lock.
+
+        Nothing is written when the caller raises: a failed command leaves the file as it was.
+        """
+        file_format(self.path)
+        self._ensure_folder()
+        with locked(self.path):
+            remove_stale_temp_files(self.path)
+            state = read_file(self.path) if self.path.exists() else self._create()
+            yield state
+            atomic_write(self.path, serialize(state, self.path))
+
+    def replace(self, state: State) -> None:
+        """Write a whole new state (reset, import), keeping the old one as the backup."""
+        file_format(self.path)
+        self._ensure_folder()
+        with locked(self.path):
+            remove_stale_temp_files(self.path)
+            atomic_write(self.path, serialize(state, self.path))
+
+    def _create(self) -> State:
+        from vmsscli.demo import demo_state
+
+        state = demo_state()
+        atomic_write(self.path, serialize(state, self.path), backup=False)
+        if self.on_created:
+            self.on_created(self.path)
+        return state
+
+    def _ensure_folder(self) -> None:
+        folder = self.path.parent
+        if folder.is_dir():
+            return
+        if self.is_default:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                return
+            except OSError as exc:
+                raise StateFileError(f"Cannot create folder '{folder}': {exc.strerror}.") from None
+        if folder.exists():
+            raise StateFileError(
+                f"Cannot use state file '{self.path}': '{folder}' is not a folder."
+            )
+        raise StateFileError(
+            f"Cannot use state file '{self.path}': folder '{folder}' does not exist."
+        )

@@ -1,0 +1,604 @@
+"""Azure-shaped views: the flattened camelCase objects `az vmss` prints, rendered from our facts.
+
+Each function returns plain dicts with the keys az prints (no null values, `resourceGroup` next
+to every resource-group-scoped `id`, as az's global transform adds it). Keys are built in sorted
+order, which lets the JSON writer skip re-sorting when no `--query` reshaped the result.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from vmsscli.domain.health import effective_health, is_latest_model
+from vmsscli.model import Extension, Instance, ScaleSet
+
+VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
+VM_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+VM_EXTENSION_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions"
+_ID_NAMESPACE = uuid.UUID("0b9a3e52-4c0f-4d57-8a8e-1f3c5e7a9d21")
+_SSH_KEY = (
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vmsscli+simulated+key+for+rehearsal+only "
+    "generated-by-vmsscli"
+)
+
+POWER_DISPLAY = {
+    "running": "VM running",
+    "stopped": "VM stopped",
+    "deallocated": "VM deallocated",
+    "starting": "VM starting",
+    "stopping": "VM stopping",
+    "deallocating": "VM deallocating",
+}
+HEALTH_STATUS = {
+    "healthy": ("HealthState/healthy", "Info", "The VM is healthy"),
+    "unhealthy": ("HealthState/unhealthy", "Error", "The VM is unhealthy"),
+    "unknown": ("HealthState/unknown", "Warning", "The VM health is unknown"),
+}
+
+
+def azure_time(moment: datetime) -> str:
+    """Azure's timestamp form: seven fractional digits and an explicit +00:00 offset."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0+00:00"
+
+
+def vmss_id(subscription: str, rg: str, name: str) -> str:
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/"
+        f"Microsoft.Compute/virtualMachineScaleSets/{name}"
+    )
+
+
+def _network_id(subscription: str, rg: str, kind: str, *parts: str) -> str:
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/Microsoft.Network/"
+        f"{kind}/" + "/".join(parts)
+    )
+
+
+def _ref(resource_id: str, rg: str) -> dict[str, str]:
+    return {"id": resource_id, "resourceGroup": rg}
+
+
+def _uuid(*parts: object) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, "/".join(str(p) for p in parts)))
+
+
+def unique_id(subscription: str, rg: str, name: str, scale_set: ScaleSet) -> str:
+    return _uuid(subscription, rg.lower(), name.lower(), scale_set.created.isoformat())
+
+
+def vm_id(subscription: str, rg: str, name: str, inst: Instance) -> str:
+    assert inst.created is not None
+    return _uuid(subscription, rg.lower(), name.lower(), inst.id, inst.created.isoformat())
+
+
+def computer_name(scale_set: ScaleSet, name: str, instance_id: int) -> str:
+    """Prefix plus the instance id in base 36, zero-padded to six characters."""
+    digits = ""
+    value = instance_id
+    while True:
+        value, rest = divmod(value, 36)
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[rest] + digits
+        if value == 0:
+            break
+    return (scale_set.model.computer_name_prefix or name[:9]) + digits.rjust(6, "0")
+
+
+def _prefix(scale_set: ScaleSet, name: str) -> str:
+    return scale_set.model.computer_name_prefix or name[:9]
+
+
+def sku_tier(vm_sku: str) -> str:
+    return "Basic" if vm_sku.lower().startswith("basic") else "Standard"
+
+
+# --- shared pieces of the scale set model ------------------------------------------------------
+
+
+def _nic_configurations(
+    subscription: str, rg: str, name: str, scale_set: ScaleSet
+) -> list[dict[str, Any]]:
+    prefix = _prefix(scale_set, name)
+    return [
+        {
+            "disableTcpStateTracking": False,
+            "dnsSettings": {"dnsServers": []},
+            "enableAcceleratedNetworking": False,
+            "enableIPForwarding": False,
+            "ipConfigurations": [
+                {
+                    "loadBalancerBackendAddressPools": [
+                        _ref(
+                            _network_id(
+                                subscription,
+                                rg,
+                                "loadBalancers",
+                                f"{name}LB",
+                                "backendAddressPools",
+                                f"{name}LBBEPool",
+                            ),
+                            rg,
+                        )
+                    ],
+                    "name": f"{prefix}IPConfig",
+                    "primary": True,
+                    "privateIPAddressVersion": "IPv4",
+                    "subnet": _ref(
+                        _network_id(
+                            subscription,
+                            rg,
+                            "virtualNetworks",
+                            f"{name}VNET",
+                            "subnets",
+                            f"{name}Subnet",
+                        ),
+                        rg,
+                    ),
+                }
+            ],
+            "name": f"{prefix}Nic",
+            "networkSecurityGroup": _ref(
+                _network_id(subscription, rg, "networkSecurityGroups", f"{name}NSG"), rg
+            ),
+            "primary": True,
+        }
+    ]
+
+
+def _os_profile(scale_set: ScaleSet, computer: dict[str, str]) -> dict[str, Any]:
+    model = scale_set.model
+    profile: dict[str, Any] = {
+        "adminUsername": model.admin_username,
+        "allowExtensionOperations": True,
+        **computer,
+    }
+    if model.os_type == "Linux":
+        profile["linuxConfiguration"] = {
+            "disablePasswordAuthentication": True,
+            "provisionVMAgent": True,
+            "ssh": {
+                "publicKeys": [
+                    {
+                        "keyData": _SSH_KEY,
+                        "path": f"/home/{model.admin_username}/.ssh/authorized_keys",
+                    }
+                ]
+            },
+        }
+    profile["requireGuestProvisionSignal"] = True
+    profile["secrets"] = []
+    if model.os_type == "Windows":
+        profile["windowsConfiguration"] = {"enableAutomaticUpdates": True, "provisionVMAgent": True}
+    return dict(sorted(profile.items()))
+
+
+def _image_reference(scale_set: ScaleSet, exact_version: str | None) -> dict[str, str]:
+    image = scale_set.model.image
+    out = {}
+    if exact_version is not None:
+        out["exactVersion"] = exact_version
+    out.update(
+        {
+            "offer": image.offer,
+            "publisher": image.publisher,
+            "sku": image.sku,
+            "version": image.version,
+        }
+    )
+    return out
+
+
+def _extension_model(ext: Extension) -> dict[str, Any]:
+    return {
+        "autoUpgradeMinorVersion": ext.auto_upgrade_minor_version,
+        "name": ext.name,
+        "publisher": ext.publisher,
+        "settings": ext.settings,
+        "type": ext.type,
+        "typeHandlerVersion": ext.type_handler_version,
+    }
+
+
+# --- the scale set -----------------------------------------------------------------------------
+
+
+def vmss_view(subscription: str, rg: str, name: str, scale_set: ScaleSet) -> dict[str, Any]:
+    """`az vmss show` / each item of `az vmss list`."""
+    model = scale_set.model
+    created = azure_time(scale_set.created)
+    network: dict[str, Any] = {}
+    if model.health_probe:
+        network["healthProbe"] = _ref(
+            _network_id(
+                subscription, rg, "loadBalancers", f"{name}LB", "probes", model.health_probe
+            ),
+            rg,
+        )
+    network["networkInterfaceConfigurations"] = _nic_configurations(
+        subscription, rg, name, scale_set
+    )
+    profile: dict[str, Any] = {}
+    if model.extensions:
+        profile["extensionProfile"] = {
+            "extensions": [_extension_model(e) for e in model.extensions]
+        }
+    profile["networkProfile"] = network
+    profile["osProfile"] = _os_profile(scale_set, {"computerNamePrefix": _prefix(scale_set, name)})
+    profile["storageProfile"] = {
+        "imageReference": _image_reference(scale_set, None),
+        "osDisk": {
+            "caching": "ReadWrite",
+            "createOption": "FromImage",
+            "diskSizeGB": model.os_disk_size_gb,
+            "managedDisk": {"storageAccountType": model.storage_account_type},
+            "osType": model.os_type,
+        },
+    }
+    profile["timeCreated"] = created
+
+    upgrade: dict[str, Any] = {"mode": scale_set.upgrade_policy.mode}
+    rolling = scale_set.upgrade_policy.rolling
+    if rolling is not None:
+        upgrade["rollingUpgradePolicy"] = rolling_policy_view(rolling)
+
+    out: dict[str, Any] = {
+        "doNotRunExtensionsOnOverprovisionedVMs": False,
+        "id": vmss_id(subscription, rg, name),
+        "location": scale_set.location,
+        "name": name,
+        "orchestrationMode": scale_set.orchestration_mode,
+        "overprovision": scale_set.overprovision,
+        "platformFaultDomainCount": scale_set.fault_domain_count,
+        "provisioningState": "Succeeded",
+        "resourceGroup": rg,
+    }
+    if scale_set.scale_in_policy:
+        out["scaleInPolicy"] = {"forceDeletion": False, "rules": list(scale_set.scale_in_policy)}
+    out.update(
+        {
+            "singlePlacementGroup": scale_set.single_placement_group,
+            "sku": {
+                "capacity": scale_set.capacity,
+                "name": scale_set.vm_sku,
+                "tier": sku_tier(scale_set.vm_sku),
+            },
+            "tags": dict(sorted(scale_set.tags.items())),
+            "timeCreated": created,
+            "type": VMSS_TYPE,
+            "uniqueId": unique_id(subscription, rg, name, scale_set),
+            "upgradePolicy": upgrade,
+            "virtualMachineProfile": profile,
+        }
+    )
+    if scale_set.zones:
+        out["zones"] = list(scale_set.zones)
+    return out
+
+
+def rolling_policy_view(rolling) -> dict[str, Any]:
+    """The rolling upgrade policy as az prints it; unset flags are absent."""
+    values = {
+        "enableCrossZoneUpgrade": rolling.enable_cross_zone_upgrade,
+        "maxBatchInstancePercent": rolling.max_batch_instance_percent,
+        "maxSurge": rolling.max_surge,
+        "maxUnhealthyInstancePercent": rolling.max_unhealthy_instance_percent,
+        "maxUnhealthyUpgradedInstancePercent": rolling.max_unhealthy_upgraded_instance_percent,
+        "pauseTimeBetweenBatches": rolling.pause_time_between_batches,
+        "prioritizeUnhealthyInstances": rolling.prioritize_unhealthy_instances,
+        "rollbackFailedInstancesOnPolicyBreach": rolling.rollback_failed_instances_on_policy_breach,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+# --- one instance ------------------------------------------------------------------------------
+
+
+def _status(
+    code: str, level: str, display: str, *, message: str = "", time: str = ""
+) -> dict[str, str]:
+    out = {"code": code, "displayStatus": display, "level": level}
+    if message:
+        out["message"] = message
+    if time:
+        out["time"] = time
+    return out
+
+
+def _os_disk_name(subscription: str, rg: str, name: str, inst: Instance) -> str:
+    return (
+        f"{name}_{name}_{inst.id}_OsDisk_1_{vm_id(subscription, rg, name, inst).replace('-', '')}"
+    )
+
+
+def vm_view(
+    subscription: str,
+    rg: str,
+    name: str,
+    scale_set: ScaleSet,
+    inst: Instance,
+    *,
+    expand: bool = False,
+) -> dict[str, Any]:
+    """Each item of `az vmss list-instances`; `show --instance-id`."""
+    model = scale_set.model
+    base_id = vmss_id(subscription, rg, name)
+    own_id = f"{base_id}/virtualMachines/{inst.id}"
+    prefix = _prefix(scale_set, name)
+    disk_name = _os_disk_name(subscription, rg, name, inst)
+    assert inst.created is not None
+    out: dict[str, Any] = {
+        "hardwareProfile": {"vmSize": scale_set.vm_sku},
+        "id": own_id,
+        "instanceId": str(inst.id),
+    }
+    if expand:
+        out["instanceView"] = vm_instance_view(subscription, rg, name, scale_set, inst)
+    out.update(
+        {
+            "latestModelApplied": is_latest_model(scale_set, inst),
+            "location": scale_set.location,
+            "modelDefinitionApplied": inst.model_definition_applied,
+            "name": f"{name}_{inst.id}",
+            "networkProfile": {
+                "networkInterfaces": [_ref(f"{own_id}/networkInterfaces/{prefix}Nic", rg)]
+            },
+            "networkProfileConfiguration": {
+                "networkInterfaceConfigurations": _nic_configurations(
+                    subscription, rg, name, scale_set
+                )
+            },
+            "osProfile": _os_profile(
+                scale_set, {"computerName": computer_name(scale_set, name, inst.id)}
+            ),
+        }
+    )
+    if inst.protection is not None:
+        out["protectionPolicy"] = {
+            "protectFromScaleIn": inst.protection.scale_in,
+            "protectFromScaleSetActions": inst.protection.scale_set_actions,
+        }
+    out["provisioningState"] = inst.provisioning_state
+    out["resourceGroup"] = rg
+    if model.extensions:
+        out["resources"] = [
+            _vm_extension(own_id, rg, scale_set, inst, ext) for ext in model.extensions
+        ]
+    out.update(
+        {
+            "sku": {"name": scale_set.vm_sku, "tier": sku_tier(scale_set.vm_sku)},
+            "storageProfile": {
+                "dataDisks": [],
+                "imageReference": _image_reference(
+                    scale_set, inst.image_version or model.image.exact_version
+                ),
+                "osDisk": {
+                    "caching": "ReadWrite",
+                    "createOption": "FromImage",
+                    "diskSizeGB": model.os_disk_size_gb,
+                    "managedDisk": {
+                        "id": f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/"
+                        f"Microsoft.Compute/disks/{disk_name}",
+                        "resourceGroup": rg,
+                        "storageAccountType": model.storage_account_type,
+                    },
+                    "name": disk_name,
+                    "osType": model.os_type,
+                },
+            },
+            "tags": dict(sorted(scale_set.tags.items())),
+            "timeCreated": azure_time(inst.created),
+            "type": VM_TYPE,
+            "vmId": vm_id(subscription, rg, name, inst),
+        }
+    )
+    if inst.zone:
+        out["zones"] = [inst.zone]
+    return out
+
+
+def _vm_extension(
+    vm_resource_id: str, rg: str, scale_set: ScaleSet, inst: Instance, ext: Extension
+) -> dict[str, Any]:
+    state = inst.extensions.get(ext.name)
+    failed = state is not None and state.status == "failed"
+    return {
+        "autoUpgradeMinorVersion": ext.auto_upgrade_minor_version,
+        "id": f"{vm_resource_id}/extensions/{ext.name}",
+        "location": scale_set.location,
+        "name": ext.name,
+        "provisioningState": "Failed" if failed else "Succeeded",
+        "publisher": ext.publisher,
+        "resourceGroup": rg,
+        "settings": ext.settings,
+        "type": VM_EXTENSION_TYPE,
+        "typeHandlerVersion": ext.type_handler_version,
+    }
+
+
+def _os_name_version(scale_set: ScaleSet) -> tuple[str, str]:
+    """What the guest agent reports as OS name and version, read off the image."""
+    image = scale_set.model.image
+    if scale_set.model.os_type == "Windows":
+        return "Windows Server 2022 Datacenter", "10.0.20348"
+    found = re.search(r"(\d\d)[_.](\d\d)", image.sku) or re.search(r"(\d\d)[_.](\d\d)", image.offer)
+    version = f"{found.group(1)}.{found.group(2)}" if found else image.exact_version.split(".")[0]
+    publisher = image.publisher.lower()
+    return ("ubuntu" if publisher == "canonical" else publisher), version
+
+
+def _extension_instance_view(
+    scale_set: ScaleSet, inst: Instance, ext: Extension, when: str
+) -> dict[str, Any]:
+    state = inst.extensions.get(ext.name)
+    status = state.status if state else "succeeded"
+    if status == "failed":
+        statuses = [
+            _status(
+                "ProvisioningState/failed",
+                "Error",
+                "Provisioning failed",
+                message=state.message if state and state.message else "Extension operation failed.",
+                time=when,
+            )
+        ]
+    elif status == "transitioning":
+        statuses = [
+            _status(
+                "ProvisioningState/transitioning",
+                "Info",
+                "Transitioning",
+                message=state.message if state and state.message else "Enable in progress",
+                time=when,
+            )
+        ]
+    else:
+        statuses = [
+            _status(
+                "ProvisioningState/succeeded",
+                "Info",
+                "Provisioning succeeded",
+                message="Enable succeeded",
+                time=when,
+            )
+        ]
+    out: dict[str, Any] = {"name": ext.name, "statuses": statuses}
+    if ext.is_app_health and status == "succeeded":
+        health = effective_health(scale_set, inst)
+        if health != "unknown":
+            out["substatuses"] = [
+                _status(
+                    f"ComponentStatus/ApplicationHealthState/{health}",
+                    "Info" if health == "healthy" else "Error",
+                    "Provisioning succeeded",
+                    message=f"Application found to be {health}",
+                    time=when,
+                )
+            ]
+    out["type"] = f"{ext.publisher}.{ext.type}"
+    out["typeHandlerVersion"] = ext.type_handler_version
+    return out
+
+
+def vm_instance_view(
+    subscription: str, rg: str, name: str, scale_set: ScaleSet, inst: Instance
+) -> dict[str, Any]:
+    """`az vmss get-instance-view --instance-id N` (and `instanceView` with --expand)."""
+    model = scale_set.model
+    assert inst.created is not None and inst.updated is not None
+    updated = azure_time(inst.updated)
+    created = azure_time(inst.created)
+    allocated = inst.power_state not in ("deallocated", "deallocating")
+    running = inst.power_state == "running"
+    prov = inst.provisioning_state
+    prov_level = "Error" if prov == "Failed" else "Info"
+    prov_display = {"Succeeded": "Provisioning succeeded", "Failed": "Provisioning failed"}.get(
+        prov, prov
+    )
+    out: dict[str, Any] = {}
+    if allocated:
+        out["computerName"] = computer_name(scale_set, name, inst.id)
+    out["disks"] = [
+        {
+            "name": _os_disk_name(subscription, rg, name, inst),
+            "statuses": [
+                _status(
+                    "ProvisioningState/succeeded", "Info", "Provisioning succeeded", time=created
+                )
+            ],
+        }
+    ]
+    if allocated and model.extensions:
+        out["extensions"] = [
+            _extension_instance_view(scale_set, inst, ext, updated) for ext in model.extensions
+        ]
+    out["hyperVGeneration"] = "V2" if model.image.sku.lower().endswith(("gen2", "-g2")) else "V1"
+    if allocated:
+        out["osName"], out["osVersion"] = _os_name_version(scale_set)
+    out["platformFaultDomain"] = inst.fault_domain
+    out["platformUpdateDomain"] = inst.update_domain
+    out["statuses"] = [
+        _status(f"ProvisioningState/{prov.lower()}", prov_level, prov_display, time=updated),
+        _status(f"PowerState/{inst.power_state}", "Info", POWER_DISPLAY[inst.power_state]),
+    ]
+    if allocated:
+        if running and inst.vm_agent == "ready":
+            handlers = [
+                {
+                    "status": _status("ProvisioningState/succeeded", "Info", "Ready"),
+                    "type": f"{ext.publisher}.{ext.type}",
+                    "typeHandlerVersion": ext.type_handler_version,
+                }
+                for ext in model.extensions
+            ]
+            out["vmAgent"] = {
+                "extensionHandlers": handlers,
+                "statuses": [
+                    _status(
+                        "ProvisioningState/succeeded",
+                        "Info",
+                        "Ready",
+                        message="Guest Agent is running",
+                        time=updated,
+                    )
+                ],
+                "vmAgentVersion": "2.12.0.2",
+            }
+        else:
+            message = (
+                "VM status blob is found but not yet populated."
+                if running
+                else "VM Agent is unresponsive."
+            )
+            out["vmAgent"] = {
+                "statuses": [
+                    _status(
+                        "ProvisioningState/Unavailable",
+                        "Warning",
+                        "Not Ready",
+                        message=message,
+                        time=updated,
+                    )
+                ],
+                "vmAgentVersion": "Unknown",
+            }
+        if model.has_health_monitoring:
+            code, level, display = HEALTH_STATUS[effective_health(scale_set, inst)]
+            out["vmHealth"] = {"status": _status(code, level, display, time=updated)}
+    return out
+
+
+def vmss_instance_view(scale_set: ScaleSet) -> dict[str, Any]:
+    """`az vmss get-instance-view` without an instance: counts over the instances."""
+
+    def summary(codes: list[str]) -> list[dict[str, Any]]:
+        counts: dict[str, int] = {}
+        for code in codes:
+            counts[code] = counts.get(code, 0) + 1
+        return [{"code": code, "count": count} for code, count in counts.items()]
+
+    out: dict[str, Any] = {}
+    if scale_set.model.extensions:
+        out["extensions"] = []
+        for ext in scale_set.model.extensions:
+            codes = []
+            for inst in scale_set.instances:
+                state = inst.extensions.get(ext.name)
+                codes.append(f"ProvisioningState/{state.status if state else 'succeeded'}")
+            out["extensions"].append({"name": ext.name, "statusesSummary": summary(codes)})
+    out["statuses"] = [
+        _status(
+            "ProvisioningState/succeeded",
+            "Info",
+            "Provisioning succeeded",
+            time=azure_time(scale_set.created),
+        )
+    ]
+    out["virtualMachine"] = {
+        "statusesSummary": summary(
+            [f"ProvisioningState/{inst.provisioning_state.lower()}" for inst in scale_set.instances]
+        )
+    }
+    return out
