@@ -1,0 +1,103 @@
+"""Shared test helpers: a fresh state file per test, and three ways to run `vmss`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO.parent / "shared" / "reference"
+SCHEMAS = REFERENCE / "schemas"
+SAMPLES = REFERENCE / "samples"
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test reads the developer's ~/.vmsscli or inherits their output settings."""
+    for name in ("VMSSCLI_STATE", "VMSSCLI_OUTPUT", "VMSSCLI_NOW", "VMSSCLI_LOCK_TIMEOUT",
+                 "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def state_path(tmp_path) -> Path:
+    """A fresh copy of the demo fleet as JSON."""
+    from vmsscli.demo import demo_state
+    from vmsscli.store import serialize
+
+    path = tmp_path / "state.json"
+    path.write_bytes(serialize(demo_state(), path))
+    return path
+
+
+def invoke(args: list[str], state: Path | None = None, stdin: str | None = None) -> Result:
+    """Run a command line through Typer's CliRunner (in-process)."""
+    from vmsscli.cli.app import build_app
+
+    full = list(args) + (["--state", str(state)] if state is not None else [])
+    runner = CliRunner()
+    outcome = runner.invoke(build_app(full), full, input=stdin, prog_name="vmss")
+    if outcome.exception and not isinstance(outcome.exception, SystemExit):
+        raise outcome.exception
+    return Result(outcome.exit_code, outcome.stdout, outcome.stderr)
+
+
+@pytest.fixture
+def cli(state_path):
+    """`cli("list-instances", "-g", ...)` runs against the test's own state file."""
+    def run(*args: str, stdin: str | None = None) -> Result:
+        return invoke(list(args), state_path, stdin)
+    return run
+
+
+def vmss_executable() -> str:
+    """The installed console script next to the interpreter running the tests."""
+    candidate = Path(sys.executable).parent / "vmss"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("vmss")
+    if not found:
+        pytest.skip("the vmss console script is not installed")
+    return found
+
+
+def run_vmss(*args: str, state: Path | None = None, env: dict[str, str] | None = None,
+             stdin: str | None = None, timeout: float = 60) -> Result:
+    """Run the installed `vmss` in a subprocess, as a shell script would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("VMSSCLI_")}
+    if state is not None:
+        full_env["VMSSCLI_STATE"] = str(state)
+    full_env.update(env or {})
+    proc = subprocess.run([vmss_executable(), *args], capture_output=True, text=True,
+                          env=full_env, input=stdin, timeout=timeout)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def schema_errors(name: str, data) -> list[str]:
+    """Validation errors of `data` (an object or a list of objects) against a reference schema."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    validator = Draft202012Validator(schema)
+    items = data if isinstance(data, list) else [data]
+    return [f"[{i}] {'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for i, item in enumerate(items) for e in validator.iter_errors(item)]
