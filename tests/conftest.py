@@ -32,8 +32,13 @@ class Result:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
     """No test reads the developer's ~/.vmsscli or inherits their output settings."""
-    for name in ("VMSSCLI_STATE", "VMSSCLI_OUTPUT", "VMSSCLI_NOW", "VMSSCLI_LOCK_TIMEOUT",
-                 "NO_COLOR"):
+    for name in (
+        "VMSSCLI_STATE",
+        "VMSSCLI_OUTPUT",
+        "VMSSCLI_NOW",
+        "VMSSCLI_LOCK_TIMEOUT",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
@@ -64,8 +69,10 @@ def invoke(args: list[str], state: Path | None = None, stdin: str | None = None)
 @pytest.fixture
 def cli(state_path):
     """`cli("list-instances", "-g", ...)` runs against the test's own state file."""
+
     def run(*args: str, stdin: str | None = None) -> Result:
         return invoke(list(args), state_path, stdin)
+
     return run
 
 
@@ -80,15 +87,26 @@ def vmss_executable() -> str:
     return found
 
 
-def run_vmss(*args: str, state: Path | None = None, env: dict[str, str] | None = None,
-             stdin: str | None = None, timeout: float = 60) -> Result:
+def run_vmss(
+    *args: str,
+    state: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 60,
+) -> Result:
     """Run the installed `vmss` in a subprocess, as a shell script would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("VMSSCLI_")}
     if state is not None:
         full_env["VMSSCLI_STATE"] = str(state)
     full_env.update(env or {})
-    proc = subprocess.run([vmss_executable(), *args], capture_output=True, text=True,
-                          env=full_env, input=stdin, timeout=timeout)
+    proc = subprocess.run(
+        [vmss_executable(), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=stdin,
+        timeout=timeout,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -99,5 +117,8 @@ def schema_errors(name: str, data) -> list[str]:
     schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
     validator = Draft202012Validator(schema)
     items = data if isinstance(data, list) else [data]
-    return [f"[{i}] {'/'.join(map(str, e.absolute_path))}: {e.message}"
-            for i, item in enumerate(items) for e in validator.iter_errors(item)]
+    return [
+        f"[{i}] {'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for i, item in enumerate(items)
+        for e in validator.iter_errors(item)
+    ]

@@ -37,21 +37,13 @@ def apply_query(compiled, result: Any) -> Any:
 # --- json --------------------------------------------------------------------------------------
 
 
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _sorted(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
-
-
 def to_json(result: Any) -> str:
-    """Byte-identical to `json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True)`,
-    but written by pydantic-core's serializer, several times faster than the pure-Python
-    indenting encoder on large lists."""
-    from pydantic_core import to_json as _to_json
+    """Byte-identical to `json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True)`
+    (what az prints), written by orjson: the pure-Python indenting encoder spends tens of
+    milliseconds on a thousand instances, orjson one or two."""
+    import orjson
 
-    return _to_json(_sorted(result), indent=2).decode("utf-8") + "\n"
+    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
 # --- yaml --------------------------------------------------------------------------------------

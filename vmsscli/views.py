@@ -1,8 +1,8 @@
 """Azure-shaped views: the flattened camelCase objects `az vmss` prints, rendered from our facts.
 
 Each function returns plain dicts with the keys az prints (no null values, `resourceGroup` next
-to every resource-group-scoped `id`, as az's global transform adds it). Keys are built in sorted
-order, which lets the JSON writer skip re-sorting when no `--query` reshaped the result.
+to every resource-group-scoped `id`, as az's global transform adds it). Key order does not
+matter: every output format sorts keys where az does.
 """
 
 from __future__ import annotations
