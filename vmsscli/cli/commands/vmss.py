@@ -450,9 +450,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             ),
             (
                 "Find unhealthy instances from their instance views.",
-                "vmss list-instances -g MyResourceGroup -n MyScaleSet --expand instanceView --query "
-                "\"[?instanceView.vmHealth.status.code=='HealthState/unhealthy'].instanceId\" "
-                "-o tsv",
+                "vmss list-instances -g MyResourceGroup -n MyScaleSet --expand instanceView "
+                "--query \"[?instanceView.vmHealth.status.code=='HealthState/unhealthy']"
+                ".instanceId\" -o tsv",
             ),
         ],
     )
