@@ -118,6 +118,39 @@ class ExtensionState(Strict):
     message: str = ""
 
 
+class Fault(Strict):
+    """A fault on an instance, repaired by the action that would repair it in Azure.
+
+    `stale-process`: the application hangs (unhealthy); a restart, stop/start or reimage clears it.
+    `disk-full`: the OS disk is full (unhealthy); only a reimage (fresh OS disk) clears it.
+    `network-blocked`: `host` cannot be reached from the instance; it is outside the guest, so
+    it survives restart and reimage until it is cleared. Extensions that download (any but the
+    application health extension) fail when they run while it holds.
+    """
+
+    kind: Literal["stale-process", "disk-full", "network-blocked"]
+    host: str = ""
+    message: str = ""
+
+    @property
+    def external(self) -> bool:
+        return self.kind == "network-blocked"
+
+
+OperationName = Literal[
+    "start", "stop", "deallocate", "restart", "reimage", "delete", "upgrade", "create"
+]
+
+
+class PendingOperation(Strict):
+    """An operation in flight on an instance; it completes when the clock reaches `completes`."""
+
+    name: OperationName
+    started: datetime
+    completes: datetime
+    correlation_id: str
+
+
 class Instance(Strict):
     id: int = Field(ge=0)
     zone: str = ""
@@ -141,6 +174,8 @@ class Instance(Strict):
     created: datetime | None = None
     # When the provisioning or power state last changed.
     updated: datetime | None = None
+    faults: list[Fault] = Field(default_factory=list)
+    operation: PendingOperation | None = None
     # Facts about the simulated guest OS (hostname, services, disks, files...), read by
     # run-command; empty means "derive clean defaults from the instance".
     guest: dict[str, Any] = Field(default_factory=dict)
@@ -217,7 +252,8 @@ class ScaleSet(Strict):
 
     @property
     def capacity(self) -> int:
-        return len(self.instances)
+        """Instances that count towards `sku.capacity` (those being deleted do not)."""
+        return sum(1 for inst in self.instances if inst.provisioning_state != "Deleting")
 
     def instance(self, instance_id: int) -> Instance | None:
         for inst in self.instances:
@@ -249,6 +285,36 @@ class ClockSettings(Strict):
     now: datetime = DEFAULT_CREATED
 
 
+def _duration(text: str) -> str:
+    from vmsscli.durations import parse_duration
+
+    parse_duration(text)
+    return text
+
+
+class Durations(Strict):
+    """How long each operation takes in simulated time (per state file)."""
+
+    start: str = "PT30S"
+    stop: str = "PT30S"
+    deallocate: str = "PT1M"
+    restart: str = "PT1M"
+    reimage: str = "PT3M"
+    delete: str = "PT1M"
+    upgrade: str = "PT2M"
+    create: str = "PT2M"
+
+    @field_validator("*")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        return _duration(value)
+
+    def of(self, name: str):
+        from vmsscli.durations import parse_duration
+
+        return parse_duration(getattr(self, name))
+
+
 class SkippedInstance(Strict):
     instance_id: str
     reason: str
@@ -270,6 +336,7 @@ class State(Strict):
     schema_version: int = SCHEMA_VERSION
     subscription_id: str = DEFAULT_SUBSCRIPTION
     clock: ClockSettings = Field(default_factory=ClockSettings)
+    durations: Durations = Field(default_factory=Durations)
     resource_groups: dict[str, ResourceGroup] = Field(default_factory=dict)
     activity_log: list[ActivityEntry] = Field(default_factory=list)
 

@@ -162,7 +162,6 @@ STYLES = {
 def rich_table(rows: list[OrderedDict], stream) -> None:
     """The same table drawn with Rich for a terminal: colour for states, no markup parsing,
     never wrapped or cropped (the console is made as wide as the table needs)."""
-    from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

@@ -24,6 +24,17 @@ MODULES: dict[str, str] = {
     "list-instances": "vmsscli.cli.commands.vmss",
     "get-instance-view": "vmsscli.cli.commands.vmss",
     "triage": "vmsscli.cli.commands.vmss",
+    "start": "vmsscli.cli.commands.actions",
+    "stop": "vmsscli.cli.commands.actions",
+    "restart": "vmsscli.cli.commands.actions",
+    "deallocate": "vmsscli.cli.commands.actions",
+    "reimage": "vmsscli.cli.commands.actions",
+    "delete-instances": "vmsscli.cli.commands.actions",
+    "update-instances": "vmsscli.cli.commands.actions",
+    "scale": "vmsscli.cli.commands.actions",
+    "update": "vmsscli.cli.commands.actions",
+    "activity-log": "vmsscli.cli.commands.activity_log",
+    "clock": "vmsscli.cli.commands.clock",
     "state": "vmsscli.cli.commands.state",
 }
 

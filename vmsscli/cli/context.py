@@ -3,6 +3,7 @@ file, "now", and the helpers every command uses to print results, warnings and l
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -69,6 +70,25 @@ def store():
     path, is_default = resolve_path(current.state)
     debug("vmsscli.store", f"state file: {path}")
     return Store(path, is_default=is_default, on_created=_note_created)
+
+
+def read_state():
+    """The state brought up to "now" (pending operations due are completed), not saved."""
+    from vmsscli.domain.operations import settle
+
+    state = store().read()
+    settle(state, now(state))
+    return state
+
+
+@contextlib.contextmanager
+def write_state():
+    """Read, bring up to "now", let the command change, and save, under the writer lock."""
+    from vmsscli.domain.operations import settle
+
+    with store().transaction() as state:
+        settle(state, now(state))
+        yield state
 
 
 def _note_created(path) -> None:

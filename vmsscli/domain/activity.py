@@ -1,4 +1,5 @@
-"""The activity log: one entry per mutating operation, as Azure's activity log keeps them."""
+"""The activity log: one entry per event of a mutating operation, as Azure's activity log keeps
+them (a Started event, and a Succeeded or Failed event with the same correlation id)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from datetime import datetime
 from vmsscli.model import ActivityEntry, SkippedInstance, State
 
 _CORRELATION_NAMESPACE = uuid.UUID("6f1c2a0e-5b7d-4c1e-9a53-2f8e7d6c4b10")
+
+
+def new_correlation_id(state: State, now: datetime, operation: str, resource_id: str) -> str:
+    """Derived from the log's length and the event, so equal histories give equal ids."""
+    seed = f"{len(state.activity_log)}|{now.isoformat()}|{operation}|{resource_id}"
+    return str(uuid.uuid5(_CORRELATION_NAMESPACE, seed))
 
 
 def record(
@@ -21,9 +28,8 @@ def record(
     skipped: list[tuple[str, str]] | None = None,
     error: str = "",
     command: str = "",
+    correlation_id: str = "",
 ) -> ActivityEntry:
-    """Append an entry; its correlation id is derived, so equal histories give equal logs."""
-    seed = f"{len(state.activity_log)}|{now.isoformat()}|{operation}|{resource_id}"
     entry = ActivityEntry(
         time=now,
         operation=operation,
@@ -33,7 +39,24 @@ def record(
         skipped=[SkippedInstance(instance_id=i, reason=r) for i, r in (skipped or [])],
         error=error,
         command=command,
-        correlation_id=str(uuid.uuid5(_CORRELATION_NAMESPACE, seed)),
+        correlation_id=correlation_id or new_correlation_id(state, now, operation, resource_id),
     )
+    state.activity_log.append(entry)
+    return entry
+
+
+def succeeded(state: State, correlation_id: str, when: datetime) -> ActivityEntry | None:
+    """The Succeeded event of an operation whose Started event is in the log."""
+    started = next(
+        (
+            e
+            for e in reversed(state.activity_log)
+            if e.correlation_id == correlation_id and e.status == "Started"
+        ),
+        None,
+    )
+    if started is None:
+        return None
+    entry = started.model_copy(update={"time": when, "status": "Succeeded"})
     state.activity_log.append(entry)
     return entry

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from vmsscli.model import Health, Instance, ScaleSet
 
+# Faults that make the application unhealthy while the VM runs.
+UNHEALTHY_FAULTS = ("stale-process", "disk-full")
+
+
+def app_health(scale_set: ScaleSet, inst: Instance) -> Health:
+    """What the application would report if asked: unhealthy with a guest fault, a failed
+    extension (the VM is not configured as it should be) or an unhealthy app."""
+    if inst.health == "unhealthy" or failed_extensions(scale_set, inst):
+        return "unhealthy"
+    if any(fault.kind in UNHEALTHY_FAULTS for fault in inst.faults):
+        return "unhealthy"
+    return inst.health
+
 
 def effective_health(scale_set: ScaleSet, inst: Instance) -> Health:
     """The health Azure reports: only a running VM with a ready agent reports a state."""
@@ -11,7 +24,7 @@ def effective_health(scale_set: ScaleSet, inst: Instance) -> Health:
         return "unknown"
     if inst.vm_agent != "ready" and not scale_set.model.health_probe:
         return "unknown"
-    return inst.health
+    return app_health(scale_set, inst)
 
 
 def failed_extensions(scale_set: ScaleSet, inst: Instance) -> list[str]:
@@ -22,11 +35,12 @@ def failed_extensions(scale_set: ScaleSet, inst: Instance) -> list[str]:
 
 
 def is_serving(scale_set: ScaleSet, inst: Instance) -> bool:
-    """Whether the instance takes traffic: running and healthy (or unmonitored)."""
+    """Whether the instance takes traffic: running, provisioned and healthy (or unmonitored
+    and free of faults)."""
     if inst.power_state != "running" or inst.provisioning_state != "Succeeded":
         return False
     if not scale_set.model.has_health_monitoring:
-        return True
+        return app_health(scale_set, inst) != "unhealthy"
     return effective_health(scale_set, inst) == "healthy"
 
 

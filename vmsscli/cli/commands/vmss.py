@@ -37,10 +37,6 @@ FILTERS = {
 }
 
 
-def _read():
-    return context.store().read()
-
-
 def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the commands
     @command(
         app,
@@ -203,7 +199,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             platform_fault_domain_count=platform_fault_domain_count,  # type: ignore[arg-type]
             tags=_parse_tags(tags),
         )
-        with context.store().transaction() as state:
+        with context.write_state() as state:
             now = context.now(state)
             rg, key, scale_set = create_scale_set(state, resource_group, name, spec, now)
             if os_disk_size_gb:
@@ -254,7 +250,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.views import vmss_id
 
         chosen = targets(resource_group, name, ids)
-        with context.store().transaction() as state:
+        with context.write_state() as state:
             now = context.now(state)
             for rg, vmss_name, _ in chosen:
                 rg_key, key, scale_set = delete_scale_set(state, rg, vmss_name)
@@ -283,7 +279,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.fleet import find_group
         from vmsscli.views import vmss_view
 
-        state = _read()
+        state = context.read_state()
         if resource_group is not None:
             rg, group = find_group(state, resource_group)
             items = [(rg, n, s) for n, s in group.scale_sets.items()]
@@ -329,7 +325,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.fleet import find_instance, find_scale_set
         from vmsscli.views import vm_view, vmss_view
 
-        state = _read()
+        state = context.read_state()
         rg, key, scale_set = find_scale_set(state, resource_group, name)
         if instance_id is None:
             result = vmss_view(state.subscription_id, rg, key, scale_set)
@@ -397,7 +393,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.health import is_latest_model
         from vmsscli.views import POWER_DISPLAY, vm_view
 
-        state = _read()
+        state = context.read_state()
         rg, key, scale_set = find_scale_set(state, resource_group, name)
         mode = None
         if filter_ is not None:
@@ -452,7 +448,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 "Find unhealthy instances from their instance views.",
                 "vmss list-instances -g MyResourceGroup -n MyScaleSet --expand instanceView "
                 "--query \"[?instanceView.vmHealth.status.code=='HealthState/unhealthy']"
-                ".instanceId\" -o tsv",
+                '.instanceId" -o tsv',
             ),
         ],
     )
@@ -478,7 +474,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.fleet import find_instance, find_scale_set
         from vmsscli.views import vm_instance_view, vmss_instance_view
 
-        state = _read()
+        state = context.read_state()
         results: list[Any] = []
         errors: list[tuple[str, VmssError]] = []
         chosen = targets(
@@ -535,7 +531,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.fleet import find_scale_set
         from vmsscli.domain.triage import triage
 
-        state = _read()
+        state = context.read_state()
         _rg, _key, scale_set = find_scale_set(state, resource_group, name)
         report = triage(scale_set)
         rows = [

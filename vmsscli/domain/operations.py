@@ -1,0 +1,163 @@
+"""Operations in simulated time: an action puts instances into a transitional state, and the
+world is brought up to "now" lazily by `settle`, deterministically (same state and clock, same
+result).
+
+What each operation does when it completes is defined here, once: power and provisioning
+states, which faults it repairs, extensions re-run, the model applied.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from vmsscli.domain import activity
+from vmsscli.model import (
+    ExtensionState,
+    Instance,
+    OperationName,
+    PendingOperation,
+    ScaleSet,
+    State,
+)
+
+# The power state an instance shows while the operation runs (None: unchanged), and the
+# provisioning state.
+TRANSITIONS: dict[str, tuple[str | None, str]] = {
+    "start": ("starting", "Updating"),
+    "stop": ("stopping", "Updating"),
+    "deallocate": ("deallocating", "Updating"),
+    "restart": ("starting", "Updating"),
+    "reimage": ("starting", "Updating"),
+    "upgrade": (None, "Updating"),
+    "delete": (None, "Deleting"),
+    "create": ("starting", "Creating"),
+}
+
+# Faults each operation repairs: processes restart with the VM, a fresh OS disk frees it.
+REPAIRS: dict[str, tuple[str, ...]] = {
+    "start": ("stale-process",),
+    "restart": ("stale-process",),
+    "reimage": ("stale-process", "disk-full"),
+    "upgrade": ("stale-process",),
+}
+
+
+def begin(
+    inst: Instance, name: OperationName, now: datetime, duration: timedelta, correlation_id: str
+) -> None:
+    power, provisioning = TRANSITIONS[name]
+    inst.operation = PendingOperation(
+        name=name, started=now, completes=now + duration, correlation_id=correlation_id
+    )
+    if power is not None:
+        inst.power_state = power  # type: ignore[assignment]
+    inst.provisioning_state = provisioning  # type: ignore[assignment]
+    inst.updated = now
+
+
+def complete(scale_set: ScaleSet, inst: Instance) -> None:
+    """Apply the final effects of the instance's pending operation."""
+    op = inst.operation
+    assert op is not None
+    name = op.name
+    inst.operation = None
+    inst.updated = op.completes
+    inst.provisioning_state = "Succeeded"
+    if name == "delete":
+        scale_set.instances.remove(inst)
+        return
+    repaired = REPAIRS.get(name, ())
+    inst.faults = [fault for fault in inst.faults if fault.kind not in repaired]
+    if name in ("start", "restart", "reimage", "create"):
+        inst.power_state = "running"
+    elif name == "stop":
+        inst.power_state = "stopped"
+    elif name == "deallocate":
+        inst.power_state = "deallocated"
+    if name in ("start", "restart", "reimage", "upgrade"):
+        # The application starts afresh with its VM; a hung app or agent comes back.
+        inst.health = "healthy"
+        inst.vm_agent = "ready"
+    if name in ("reimage", "upgrade", "create"):
+        apply_latest_model(scale_set, inst)
+    if name in ("reimage", "create"):
+        rerun_extensions(scale_set, inst)
+        inst.guest = {}
+
+
+def apply_latest_model(scale_set: ScaleSet, inst: Instance) -> None:
+    inst.model_version = scale_set.model.version
+    inst.image_version = ""
+    inst.model_definition_applied = "VirtualMachineScaleSet"
+
+
+def rerun_extensions(scale_set: ScaleSet, inst: Instance) -> None:
+    """Extensions run again on a fresh disk: they succeed, unless they need a host the
+    instance cannot reach (only the application health extension needs no download)."""
+    blocked = [fault for fault in inst.faults if fault.kind == "network-blocked"]
+    states: dict[str, ExtensionState] = {}
+    for ext in scale_set.model.extensions:
+        if blocked and not ext.is_app_health:
+            host = blocked[0].host or "the package repository"
+            states[ext.name] = ExtensionState(
+                status="failed",
+                message=blocked[0].message
+                or (
+                    f"Command execution timed out: could not reach {host} "
+                    "(Failed to connect: Connection timed out)."
+                ),
+            )
+    inst.extensions = states
+
+
+def settle(state: State, now: datetime, only: str | None = None) -> None:
+    """Complete every operation due by `now` (or only the one with correlation id `only`),
+    in order of completion time."""
+    due = []
+    for _rg, _name, scale_set in state.scale_sets():
+        for inst in scale_set.instances:
+            op = inst.operation
+            if op is not None and op.completes <= now and only in (None, op.correlation_id):
+                due.append((inst.operation.completes, inst.id, scale_set, inst))
+    if not due:
+        return
+    due.sort(key=lambda item: (item[0], item[1]))
+    finished: dict[str, datetime] = {}
+    for completes, _id, scale_set, inst in due:
+        assert inst.operation is not None
+        finished[inst.operation.correlation_id] = completes
+        complete(scale_set, inst)
+    still_running = {
+        inst.operation.correlation_id
+        for _rg, _name, s in state.scale_sets()
+        for inst in s.instances
+        if inst.operation is not None
+    }
+    for correlation_id, completes in sorted(finished.items(), key=lambda item: item[1]):
+        if correlation_id not in still_running:
+            activity.succeeded(state, correlation_id, completes)
+
+
+def pending_until(state: State, correlation_id: str) -> datetime | None:
+    """When the last instance of an operation completes (None: nothing pending)."""
+    times = [
+        inst.operation.completes
+        for _rg, _name, s in state.scale_sets()
+        for inst in s.instances
+        if inst.operation is not None and inst.operation.correlation_id == correlation_id
+    ]
+    return max(times) if times else None
+
+
+def wait_for(state: State, correlation_id: str) -> None:
+    """Return as Azure does without --no-wait: when the operation is complete. In manual
+    clock mode the clock moves to that moment; in wall mode nothing sleeps, the operation
+    completes now and records its end time."""
+    until = pending_until(state, correlation_id)
+    if until is None:
+        return
+    if state.clock.mode == "manual":
+        state.clock.now = max(state.clock.now, until)
+        settle(state, until)
+    else:
+        settle(state, until, only=correlation_id)
