@@ -26,26 +26,30 @@ def is_protected_from_scale_in(inst: Instance) -> bool:
     )
 
 
+def _rank(inst: Instance, policy: str, zones: Counter, domains: Counter) -> tuple:
+    """Higher ranks go first: the fullest zone, then (Default) the fullest fault domain in it,
+    then the highest id; NewestVM/OldestVM use creation time after the zone."""
+    assert inst.created is not None
+    if policy == "NewestVM":
+        return (zones[inst.zone], inst.created.timestamp(), inst.id)
+    if policy == "OldestVM":
+        return (zones[inst.zone], -inst.created.timestamp(), -inst.id)
+    return (zones[inst.zone], domains[(inst.zone, inst.fault_domain)], inst.id)
+
+
 def scale_in_order(scale_set: ScaleSet, count: int) -> list[Instance]:
-    """The `count` instances Azure would remove, in the order it picks them."""
+    """The `count` instances Azure would remove, in the order it picks them (fewer when
+    protection leaves too few candidates)."""
     remaining = [i for i in scale_set.instances if i.provisioning_state != "Deleting"]
     policy = scale_set.scale_in_policy[0] if scale_set.scale_in_policy else "Default"
     chosen: list[Instance] = []
     for _ in range(count):
-        zones = Counter(i.zone for i in remaining)
-        domains = Counter((i.zone, i.fault_domain) for i in remaining)
         candidates = [i for i in remaining if not is_protected_from_scale_in(i)]
         if not candidates:
             break
-
-        def rank(inst: Instance) -> tuple:
-            if policy == "NewestVM":
-                return (zones[inst.zone], inst.created, inst.id)
-            if policy == "OldestVM":
-                return (zones[inst.zone], -inst.created.timestamp(), -inst.id)  # type: ignore[union-attr]
-            return (zones[inst.zone], domains[(inst.zone, inst.fault_domain)], inst.id)
-
-        victim = max(candidates, key=rank)
+        zones = Counter(i.zone for i in remaining)
+        domains = Counter((i.zone, i.fault_domain) for i in remaining)
+        victim = max(candidates, key=lambda i: _rank(i, policy, zones, domains))
         chosen.append(victim)
         remaining.remove(victim)
     return chosen
