@@ -48,3 +48,31 @@ def test_readme_quick_start_test_command_is_what_ci_runs():
         shlex.split(commands[0])[-6:-4] == ["list-instances", "-g"]
         or "list-instances" in commands[0]
     )
+
+
+def _leaf_commands():
+    from typer.main import get_command
+
+    from vmsscli.cli.app import build_app
+
+    def walk(group, path):
+        for name, cmd in group.commands.items():
+            if hasattr(cmd, "commands"):
+                yield from walk(cmd, [*path, name])
+            else:
+                yield [*path, name], cmd
+
+    return list(walk(get_command(build_app()), []))
+
+
+def test_every_command_has_a_description_and_an_example_in_its_help():
+    leaves = _leaf_commands()
+    assert len(leaves) >= 20
+    for path, cmd in leaves:
+        result = invoke([*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Command\n    vmss " + " ".join(path) + " : " in result.stdout
+        assert cmd.help and cmd.examples, path
+        assert "\nExamples\n" in result.stdout, path
+        for _description, example in cmd.examples:
+            assert example.startswith("vmss " + " ".join(path)), (path, example)
