@@ -451,6 +451,71 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             ),
         ],
     )
+    def get_instance_view(
+        resource_group: OptResourceGroup = None,
+        name: Annotated[
+            str | None,
+            typer.Option(
+                "--name", "-n", "--virtual-machine-scale-set-name", help="Scale set name."
+            ),
+        ] = None,
+        instance_id: Annotated[
+            str | None,
+            typer.Option(
+                "--instance-id",
+                help="A VM instance ID or '*' for all instances. If missing, the "
+                "scale set's aggregate view is shown.",
+            ),
+        ] = None,
+        ids: Ids = None,
+    ) -> None:
+        """View an instance of a VMSS."""
+        from vmsscli.domain.fleet import find_instance, find_scale_set
+        from vmsscli.views import vm_instance_view, vmss_instance_view
+
+        state = context.read_state()
+        results: list[Any] = []
+        errors: list[tuple[str, VmssError]] = []
+        chosen = targets(
+            resource_group, name, ids, instance_id=instance_id, need_instance=bool(ids)
+        )
+        for rg_in, vmss_name, inst_id in chosen:
+            try:
+                rg, key, scale_set = find_scale_set(state, rg_in, vmss_name)
+                sub = state.subscription_id
+                if inst_id is None:
+                    results.append(vmss_instance_view(scale_set))
+                elif inst_id == "*":
+                    results.append(
+                        [
+                            vm_instance_view(sub, rg, key, scale_set, inst)
+                            for inst in scale_set.instances
+                        ]
+                    )
+                else:
+                    inst = find_instance(scale_set, key, rg, inst_id)
+                    results.append(vm_instance_view(sub, rg, key, scale_set, inst))
+            except VmssError as exc:
+                if len(chosen) == 1:
+                    raise
+                errors.append((f"{rg_in}/{vmss_name}/{inst_id}", exc))
+        context.emit(_combine(results, errors), transformer=INSTANCE_VIEW_TABLE)
+
+    @command(
+        app,
+        "triage",
+        examples=[
+            (
+                "See what is wrong with which instance, worst first.",
+                "vmss triage -g MyResourceGroup -n MyScaleSet",
+            ),
+            (
+                "The ids of the instances that are not serving, for a script.",
+                'vmss triage -g MyResourceGroup -n MyScaleSet --query "[?!serving].instanceId" '
+                "-o tsv",
+            ),
+        ],
+    )
     def triage_(
         resource_group: ResourceGroup,
         name: Name,
