@@ -61,6 +61,10 @@ def parse(raw: bytes, path: Path) -> dict[str, Any]:
         raise StateFileError(
             f"State file '{path}' is not valid UTF-8 (byte {exc.start})."
         ) from None
+    if not text.strip():
+        raise StateFileError(
+            f"State file '{path}' is empty. Use 'vmss state reset' to start from the demo fleet."
+        )
     if fmt == "json":
         try:
             data = json.loads(text)
