@@ -36,6 +36,7 @@ MODULES: dict[str, str] = {
     "activity-log": "vmsscli.cli.commands.activity_log",
     "clock": "vmsscli.cli.commands.clock",
     "state": "vmsscli.cli.commands.state",
+    "completion": "vmsscli.cli.commands.completion",
 }
 
 ROOT_HELP = (

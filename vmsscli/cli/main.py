@@ -12,6 +12,12 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"vmsscli {__version__}\n")
         sys.exit(0)
+    if args[:1] == ["__complete"]:
+        # Called by the shell on every <TAB>: answered without building the CLI when it can.
+        from vmsscli.completion import main as complete
+
+        complete(args[1:])
+        sys.exit(0)
     # A short-lived process: the cyclic garbage collector only costs time here (it triples
     # the cost of validating a large state).
     import gc
