@@ -2,10 +2,10 @@
 
 The scripts call `vmss __complete SHELL -- WORDS...` with the words of the line so far, the
 program name first and the word being completed last. Values that come from the state file
-(resource groups, scale sets, instance ids) are read straight from the file with the standard library — no lock, no write, no
-validation, nothing printed but candidates, and no candidates at all when the file is missing
-or broken — so a completion on a 1000-instance scale set stays well under 150 ms. Only
-completing a flag name or a command name builds the command tree.
+(resource groups, scale sets, instance ids) are read straight from the file with the standard
+library: no lock, no write, no validation, nothing printed but candidates, and no candidates at
+all when the file is missing or broken, so a completion on a 1000-instance scale set stays well
+under 150 ms. Only completing a flag name or a command name builds the command tree.
 """
 
 from __future__ import annotations
