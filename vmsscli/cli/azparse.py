@@ -133,6 +133,7 @@ class AzCommand(TyperCommand):
                 sys.stdout.write(self.get_help(ctx) + "\n")
                 raise typer.Exit(0)
             translated = self.translate(ctx, args)
+            _check_verbosity(context.current)
             return super().parse_args(ctx, translated)
         except UsageError as exc:
             if exc.example_source is None:
@@ -386,8 +387,8 @@ def run(group: AzGroup, argv: list[str], prog_name: str, extra: dict[str, Any]) 
     inv = context.reset(argv)
     try:
         try:
-            with group.make_context(prog_name, expand_file_arguments(argv), **extra) as ctx:
-                _check_verbosity(inv)
+            args = hoist_leading_globals(expand_file_arguments(argv))
+            with group.make_context(prog_name, args, **extra) as ctx:
                 group.invoke(ctx)
             if inv.verbose or inv.debug:
                 import time

@@ -26,8 +26,6 @@ def main(argv: list[str] | None = None) -> None:
     from typer.main import get_command
 
     from vmsscli.cli.app import build_app
-    from vmsscli.cli.azparse import hoist_leading_globals
 
-    args = hoist_leading_globals(args)
     group = get_command(build_app(args))
     group.main(args=args, prog_name="vmss")
