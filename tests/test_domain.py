@@ -141,7 +141,7 @@ def test_unknown_image_alias_is_refused_and_urns_are_parsed():
 
 def test_delete_removes_the_scale_set_only():
     state = demo_state()
-    delete_scale_set(state, "rg-batch", "tools-vmss")
+    delete_scale_set(state, "rg-batch", "tools-vmss", NOW)
     assert [n for _, n, _ in state.scale_sets()] == ["web-vmss", "batch-vmss"]
 
 

@@ -290,7 +290,7 @@ def test_state_convert_json_to_toml_and_back_loses_nothing(cli, state_path, tmp_
     assert store.read_file(toml_path) == original
     assert store.read_file(back_path) == original
     assert back_path.read_bytes() == original_bytes
-    assert len(original.activity_log) == 1
+    assert len(original.activity_log) == 2  # Started and Succeeded
 
 
 def test_commands_work_the_same_on_a_toml_state_file(cli, state_path, tmp_path):
@@ -611,7 +611,7 @@ def test_state_show_counts_follow_changes(cli):
     assert summary["resourceGroups"] == 3
     assert summary["scaleSets"] == 4
     assert summary["instances"] == 23
-    assert summary["activityLogEntries"] == 1
+    assert summary["activityLogEntries"] == 2  # Started and Succeeded
 
 
 def test_state_validate_accepts_a_good_file(tmp_path):

@@ -14,8 +14,8 @@ from typing import Any
 
 from vmsscli.domain.health import effective_health, is_latest_model
 from vmsscli.model import Extension, Instance, ScaleSet
+from vmsscli.resource_ids import VMSS_TYPE, vmss_id
 
-VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
 VM_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
 VM_EXTENSION_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions"
 _ID_NAMESPACE = uuid.UUID("0b9a3e52-4c0f-4d57-8a8e-1f3c5e7a9d21")
@@ -42,13 +42,6 @@ HEALTH_STATUS = {
 def azure_time(moment: datetime) -> str:
     """Azure's timestamp form: seven fractional digits and an explicit +00:00 offset."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}0+00:00"
-
-
-def vmss_id(subscription: str, rg: str, name: str) -> str:
-    return (
-        f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/"
-        f"Microsoft.Compute/virtualMachineScaleSets/{name}"
-    )
 
 
 def _network_id(subscription: str, rg: str, kind: str, *parts: str) -> str:

@@ -16,6 +16,7 @@ from vmsscli.domain import activity, operations
 from vmsscli.domain.fleet import find_scale_set, resolve_instance_ids
 from vmsscli.errors import ServiceError
 from vmsscli.model import Instance, OperationName, ScaleSet, State
+from vmsscli.resource_ids import vmss_id
 
 VMSS_OPERATION = "Microsoft.Compute/virtualMachineScaleSets"
 
@@ -154,8 +155,6 @@ def perform(
     command: str = "",
 ) -> Outcome:
     """Start an action on the chosen instances; the caller waits or not (`operations`)."""
-    from vmsscli.views import vmss_id
-
     action = ACTIONS[action_name]
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     targets, skipped = choose(scale_set, key, ids, action)

@@ -60,3 +60,27 @@ def succeeded(state: State, correlation_id: str, when: datetime) -> ActivityEntr
     entry = started.model_copy(update={"time": when, "status": "Succeeded"})
     state.activity_log.append(entry)
     return entry
+
+
+def completed(
+    state: State,
+    *,
+    now: datetime,
+    operation: str,
+    resource_id: str,
+    instance_ids: list[str] | None = None,
+    command: str = "",
+) -> ActivityEntry:
+    """An operation that completes at once: its Started and Succeeded events."""
+    started = record(
+        state,
+        now=now,
+        operation=operation,
+        resource_id=resource_id,
+        status="Started",
+        instance_ids=instance_ids,
+        command=command,
+    )
+    entry = succeeded(state, started.correlation_id, now)
+    assert entry is not None
+    return entry

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from vmsscli.domain import activity
 from vmsscli.errors import (
     CLIError,
     ServiceError,
@@ -24,8 +25,7 @@ from vmsscli.model import (
     UpgradePolicy,
     VmModel,
 )
-
-VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
+from vmsscli.resource_ids import VMSS_TYPE, vmss_id
 
 ROLLING_WITHOUT_HEALTH = (
     "Rolling Upgrade mode is not supported for this Virtual Machine Scale Set because a health "
@@ -199,6 +199,8 @@ class CreateSpec:
     app_health_path: str = "/health"
     platform_fault_domain_count: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    os_disk_size_gb: int | None = None
+    storage_sku: str = ""
 
 
 def default_computer_name_prefix(rg: str, name: str) -> str:
@@ -209,7 +211,7 @@ def default_computer_name_prefix(rg: str, name: str) -> str:
 
 
 def create_scale_set(
-    state: State, rg: str, name: str, spec: CreateSpec, now: datetime
+    state: State, rg: str, name: str, spec: CreateSpec, now: datetime, *, command: str = ""
 ) -> tuple[str, str, ScaleSet]:
     """A new scale set with `instance_count` instances; the resource group is created on
     demand (in the scale set's location)."""
@@ -264,10 +266,28 @@ def create_scale_set(
     )
     add_instances(scale_set, spec.instance_count, now)
     group.scale_sets[name] = scale_set
+    activity.completed(
+        state,
+        now=now,
+        operation=f"{VMSS_TYPE}/write",
+        resource_id=vmss_id(state.subscription_id, rg_key, name),
+        instance_ids=[str(i.id) for i in scale_set.instances],
+        command=command,
+    )
     return rg_key, name, scale_set
 
 
-def delete_scale_set(state: State, rg: str, name: str) -> tuple[str, str, ScaleSet]:
+def delete_scale_set(
+    state: State, rg: str, name: str, now: datetime, *, command: str = ""
+) -> tuple[str, str, ScaleSet]:
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     del state.resource_groups[rg_key].scale_sets[key]
+    activity.completed(
+        state,
+        now=now,
+        operation=f"{VMSS_TYPE}/delete",
+        resource_id=vmss_id(state.subscription_id, rg_key, key),
+        instance_ids=[str(i.id) for i in scale_set.instances],
+        command=command,
+    )
     return rg_key, key, scale_set

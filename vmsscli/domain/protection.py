@@ -8,6 +8,7 @@ from vmsscli.domain import activity
 from vmsscli.domain.fleet import find_instance, find_scale_set
 from vmsscli.errors import ServiceError
 from vmsscli.model import Instance, Protection, State
+from vmsscli.resource_ids import vmss_id
 
 
 def set_protection(
@@ -30,8 +31,6 @@ def set_protection(
     (a PUT of the instance model), it leaves the instance on an instance-specific model:
     `modelDefinitionApplied: VirtualMachine`, `latestModelApplied: false`.
     """
-    from vmsscli.views import vmss_id
-
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     inst = find_instance(scale_set, key, rg_key, instance_id)
     current = inst.protection
@@ -55,7 +54,7 @@ def set_protection(
     inst.model_definition_applied = "VirtualMachine"
     inst.updated = now
     resource = f"{vmss_id(state.subscription_id, rg_key, key)}/virtualMachines/{inst.id}"
-    activity.record(
+    activity.completed(
         state,
         now=now,
         operation="Microsoft.Compute/virtualMachineScaleSets/virtualMachines/write",

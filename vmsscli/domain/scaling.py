@@ -16,6 +16,7 @@ from vmsscli.domain.actions import Outcome
 from vmsscli.domain.fleet import add_instances, find_scale_set
 from vmsscli.errors import ServiceError
 from vmsscli.model import Instance, ScaleSet, State
+from vmsscli.resource_ids import vmss_id
 
 MAX_CAPACITY = 1000
 
@@ -59,8 +60,6 @@ def scale(
     state: State, rg: str, name: str, capacity: int, now: datetime, *, command: str = ""
 ) -> Outcome:
     """Set the capacity: new instances are created, or victims deleted, as operations."""
-    from vmsscli.views import vmss_id
-
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     if capacity < 0 or capacity > MAX_CAPACITY:
         raise ServiceError(

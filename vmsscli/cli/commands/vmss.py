@@ -15,6 +15,7 @@ from vmsscli.cli.params import (
     OptName,
     OptResourceGroup,
     ResourceGroup,
+    aaz_bool,
     choice,
     integer,
     targets,
@@ -180,9 +181,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         Resource groups are created implicitly (in --location, or westeurope). Rolling upgrades
         need a health source: --health-probe or --app-health-extension.
         """
-        from vmsscli.domain import activity
         from vmsscli.domain.fleet import CreateSpec, create_scale_set
-        from vmsscli.views import vmss_id, vmss_view
+        from vmsscli.views import vmss_view
 
         spec = CreateSpec(
             instance_count=instance_count,  # type: ignore[arg-type]
@@ -198,20 +198,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             app_health_extension=bool(app_health_extension),
             platform_fault_domain_count=platform_fault_domain_count,  # type: ignore[arg-type]
             tags=_parse_tags(tags),
+            os_disk_size_gb=os_disk_size_gb,  # type: ignore[arg-type]
+            storage_sku=storage_sku or "",
         )
         with context.write_state() as state:
-            now = context.now(state)
-            rg, key, scale_set = create_scale_set(state, resource_group, name, spec, now)
-            if os_disk_size_gb:
-                scale_set.model.os_disk_size_gb = os_disk_size_gb  # type: ignore[assignment]
-            if storage_sku:
-                scale_set.model.storage_account_type = storage_sku
-            activity.record(
+            rg, key, scale_set = create_scale_set(
                 state,
-                now=now,
-                operation="Microsoft.Compute/virtualMachineScaleSets/write",
-                resource_id=vmss_id(state.subscription_id, rg, key),
-                instance_ids=[str(i.id) for i in scale_set.instances],
+                resource_group,
+                name,
+                spec,
+                context.now(state),
                 command=context.command_line(),
             )
             result = {"vmss": vmss_view(state.subscription_id, rg, key, scale_set)}
@@ -241,26 +237,21 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         ] = None,
         no_wait: Annotated[
             str | None,
-            typer.Option("--no-wait", help="Do not wait for the long-running operation to finish."),
+            typer.Option(
+                "--no-wait",
+                help="Do not wait for the long-running operation to finish.",
+                callback=aaz_bool,
+            ),
         ] = None,
     ) -> None:
         """Delete a VM scale set."""
-        from vmsscli.domain import activity
         from vmsscli.domain.fleet import delete_scale_set
-        from vmsscli.views import vmss_id
 
         chosen = targets(resource_group, name, ids)
         with context.write_state() as state:
-            now = context.now(state)
             for rg, vmss_name, _ in chosen:
-                rg_key, key, scale_set = delete_scale_set(state, rg, vmss_name)
-                activity.record(
-                    state,
-                    now=now,
-                    operation="Microsoft.Compute/virtualMachineScaleSets/delete",
-                    resource_id=vmss_id(state.subscription_id, rg_key, key),
-                    instance_ids=[str(i.id) for i in scale_set.instances],
-                    command=context.command_line(),
+                delete_scale_set(
+                    state, rg, vmss_name, context.now(state), command=context.command_line()
                 )
 
     @command(
