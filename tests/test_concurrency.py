@@ -72,8 +72,9 @@ def test_twenty_concurrent_creates_all_succeed_and_none_is_lost(state_path):
     assert sorted(names.json()) == sorted(f"vmss-{i}" for i in range(WRITERS))
 
     state = read_file(state_path)
-    creates = [e for e in state.activity_log
-               if e.operation == CREATE_OPERATION and e.status == "Succeeded"]
+    creates = [
+        e for e in state.activity_log if e.operation == CREATE_OPERATION and e.status == "Succeeded"
+    ]
     assert len(creates) == WRITERS
     assert len({e.resource_id for e in creates}) == WRITERS
     for _, _, scale_set in state.scale_sets():
