@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from vmsscli.domain import activity, operations
+from vmsscli.domain import operations
 from vmsscli.domain.fleet import find_scale_set, resolve_instance_ids
 from vmsscli.errors import ServiceError
 from vmsscli.model import Instance, OperationName, ScaleSet, State
@@ -158,24 +158,16 @@ def perform(
     action = ACTIONS[action_name]
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     targets, skipped = choose(scale_set, key, ids, action)
-    resource_id = vmss_id(state.subscription_id, rg_key, key)
-    correlation_id = activity.new_correlation_id(state, now, action.azure_operation, resource_id)
-    entry = activity.record(
+    correlation_id = operations.launch(
         state,
+        name=action.name,
+        azure_operation=action.azure_operation,
+        resource_id=vmss_id(state.subscription_id, rg_key, key),
+        targets=targets,
         now=now,
-        operation=action.azure_operation,
-        resource_id=resource_id,
-        status="Started",
-        instance_ids=[str(i.id) for i in targets],
-        skipped=[(str(i), why) for i, why in skipped],
+        skipped=skipped,
         command=command,
-        correlation_id=correlation_id,
     )
-    duration = state.durations.of(action.name)
-    for inst in targets:
-        operations.begin(inst, action.name, now, duration, correlation_id)
-    if not targets:
-        activity.succeeded(state, entry.correlation_id, now)
     return Outcome(
         scale_set=scale_set,
         rg=rg_key,

@@ -161,3 +161,34 @@ def wait_for(state: State, correlation_id: str) -> None:
         settle(state, until)
     else:
         settle(state, until, only=correlation_id)
+
+
+def launch(
+    state: State,
+    *,
+    name: OperationName,
+    azure_operation: str,
+    resource_id: str,
+    targets: list[Instance],
+    now: datetime,
+    skipped: list[tuple[int, str]] | None = None,
+    command: str = "",
+) -> str:
+    """Log the Started event of a request and start its operation on every target; a request
+    with nothing to do succeeds at once. Returns the correlation id to wait on."""
+    entry = activity.record(
+        state,
+        now=now,
+        operation=azure_operation,
+        resource_id=resource_id,
+        status="Started",
+        instance_ids=[str(i.id) for i in targets],
+        skipped=[(str(i), why) for i, why in (skipped or [])],
+        command=command,
+    )
+    duration = state.durations.of(name)
+    for inst in targets:
+        begin(inst, name, now, duration, entry.correlation_id)
+    if not targets:
+        activity.succeeded(state, entry.correlation_id, now)
+    return entry.correlation_id

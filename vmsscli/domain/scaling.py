@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from vmsscli.domain import activity, operations
+from vmsscli.domain import operations
 from vmsscli.domain.actions import Outcome
 from vmsscli.domain.fleet import add_instances, find_scale_set
 from vmsscli.errors import ServiceError
@@ -69,9 +69,6 @@ def scale(
             target="sku.capacity",
         )
     current = scale_set.capacity
-    resource_id = vmss_id(state.subscription_id, rg_key, key)
-    operation = "Microsoft.Compute/virtualMachineScaleSets/write"
-    correlation_id = activity.new_correlation_id(state, now, operation, resource_id)
     if capacity >= current:
         targets = add_instances(scale_set, capacity - current, now)
         name_of_op = "create"
@@ -88,21 +85,15 @@ def scale(
                 status=409,
             )
         name_of_op = "delete"
-    activity.record(
+    correlation_id = operations.launch(
         state,
+        name=name_of_op,
+        azure_operation="Microsoft.Compute/virtualMachineScaleSets/write",
+        resource_id=vmss_id(state.subscription_id, rg_key, key),
+        targets=targets,
         now=now,
-        operation=operation,
-        resource_id=resource_id,
-        status="Started",
-        instance_ids=[str(i.id) for i in targets],
         command=command,
-        correlation_id=correlation_id,
     )
-    duration = state.durations.of(name_of_op)
-    for inst in targets:
-        operations.begin(inst, name_of_op, now, duration, correlation_id)  # type: ignore[arg-type]
-    if not targets:
-        activity.succeeded(state, correlation_id, now)
     return Outcome(
         scale_set=scale_set,
         rg=rg_key,
