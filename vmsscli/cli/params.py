@@ -77,6 +77,15 @@ ResourceGroup = Annotated[str, typer.Option("--resource-group", "-g", help=RG_HE
 Name = Annotated[str, typer.Option("--name", "-n", help=NAME_HELP)]
 OptResourceGroup = Annotated[str | None, typer.Option("--resource-group", "-g", help=RG_HELP)]
 OptName = Annotated[str | None, typer.Option("--name", "-n", help=NAME_HELP)]
+NO_WAIT_HELP = "Do not wait for the long-running operation to finish."
+# az's custom commands take --no-wait as a plain flag; its generated ones as a boolean.
+NoWaitFlag = Annotated[bool, typer.Option("--no-wait", help=NO_WAIT_HELP)]
+NoWaitBool = Annotated[
+    str | None,
+    typer.Option(
+        "--no-wait", help=NO_WAIT_HELP + " Allowed values: false, true.", callback=aaz_bool
+    ),
+]
 Ids = Annotated[
     list[str] | None,
     typer.Option(

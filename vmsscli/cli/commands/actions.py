@@ -13,17 +13,17 @@ from vmsscli.cli.app import command
 from vmsscli.cli.params import (
     Ids,
     Name,
+    NoWaitBool,
+    NoWaitFlag,
     OptName,
     OptResourceGroup,
     ResourceGroup,
-    aaz_bool,
     integer,
     targets,
     three_state,
 )
 from vmsscli.errors import CLIError
 
-NO_WAIT_HELP = "Do not wait for the long-running operation to finish."
 IDS_HELP = (
     "Space-separated list of IDs (ex: 1 2 3 ...) or * for all instances. If not "
     "provided, the action will be applied on the scaleset itself."
@@ -32,14 +32,6 @@ REQUIRED_IDS_HELP = "Space-separated list of IDs (ex: 1 2 3 ...) or * for all in
 
 InstanceIds = Annotated[list[str] | None, typer.Option("--instance-ids", help=IDS_HELP)]
 RequiredInstanceIds = Annotated[list[str], typer.Option("--instance-ids", help=REQUIRED_IDS_HELP)]
-NoWaitFlag = Annotated[bool, typer.Option("--no-wait", help=NO_WAIT_HELP)]
-NoWaitBool = Annotated[
-    str | None,
-    typer.Option(
-        "--no-wait", help=NO_WAIT_HELP + " Allowed values: false, true.", callback=aaz_bool
-    ),
-]
-
 STOP_WARNING = (
     "About to power off the VMSS instances...\nThey will continue to be billed. To "
     "deallocate VMSS instances, run: az vmss deallocate."

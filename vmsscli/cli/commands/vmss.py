@@ -12,10 +12,11 @@ from vmsscli.cli.app import command
 from vmsscli.cli.params import (
     Ids,
     Name,
+    NoWaitBool,
+    NoWaitFlag,
     OptName,
     OptResourceGroup,
     ResourceGroup,
-    aaz_bool,
     choice,
     integer,
     targets,
@@ -171,10 +172,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         subnet: Annotated[
             str | None, typer.Option("--subnet", help="Accepted for compatibility; no effect.")
         ] = None,
-        no_wait: Annotated[
-            bool,
-            typer.Option("--no-wait", help="Do not wait for the long-running operation to finish."),
-        ] = False,
+        no_wait: NoWaitFlag = False,
     ) -> None:
         """Create an Azure Virtual Machine Scale Set.
 
@@ -235,14 +233,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 "--force-deletion", help="Accepted for compatibility.", callback=three_state
             ),
         ] = None,
-        no_wait: Annotated[
-            str | None,
-            typer.Option(
-                "--no-wait",
-                help="Do not wait for the long-running operation to finish.",
-                callback=aaz_bool,
-            ),
-        ] = None,
+        no_wait: NoWaitBool = None,
     ) -> None:
         """Delete a VM scale set."""
         from vmsscli.domain.fleet import delete_scale_set
