@@ -108,7 +108,7 @@ def test_commands_flags_and_command_ids_complete():
         "reset\tReplace the state with the demo fleet, or with a copy of another state file."
     ]
     assert _complete("run-command", "invoke", "--command-id", "RunS") == [
-        "RunShellScript\tLinux: run a shell script"
+        "RunShellScript\tLinux: Run a Linux shell script"
     ]
     assert _complete("list", "-o", "t") == ["table", "tsv"]
 

@@ -17,19 +17,6 @@ from typing import Any
 
 SHELLS = ("bash", "zsh", "fish", "powershell")
 OUTPUT_FORMATS = ("json", "jsonc", "yaml", "yamlc", "table", "tsv", "none")
-# The run-command ids Azure documents for Linux and Windows VMs.
-COMMAND_IDS = {
-    "RunShellScript": "Linux: run a shell script",
-    "ifconfig": "Linux: list network configuration",
-    "RunPowerShellScript": "Windows: run a PowerShell script",
-    "IPConfig": "Windows: list IP configuration",
-    "EnableAdminAccount": "Windows: enable the local administrator account",
-    "EnableEMS": "Windows: enable the Emergency Management Services console",
-    "EnableRemotePS": "Windows: configure the machine for remote PowerShell",
-    "RDPSettings": "Windows: check registry and domain policy settings for RDP",
-    "ResetRDPCert": "Windows: remove the TLS/SSL certificate tied to the RDP listener",
-    "SetRDPPort": "Windows: set the RDP port",
-}
 RG_FLAGS = ("-g", "--resource-group")
 NAME_FLAGS = (
     "-n",
@@ -63,9 +50,11 @@ def complete(words: list[str], environ: dict[str, str] | None = None) -> list[st
     if flag in RG_FLAGS + NAME_FLAGS + INSTANCE_FLAGS:
         return [c for c in _state_values(flag, before, env) if c.startswith(current)]
     if flag == "--command-id":
+        from vmsscli.guest.catalog import COMMAND_IDS
+
         return [
-            f"{name}\t{text}"
-            for name, text in COMMAND_IDS.items()
+            f"{name}\t{os}: {text}"
+            for name, (os, text) in COMMAND_IDS.items()
             if name.lower().startswith(current.lower())
         ]
     if flag is not None:

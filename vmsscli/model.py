@@ -62,6 +62,65 @@ class Extension(Strict):
         return self.type in APP_HEALTH_TYPES
 
 
+# --- the simulated guest OS -------------------------------------------------------------------
+
+
+class Service(Strict):
+    """A systemd service (Windows: a service) in the guest. Fields left out come from the
+    image's definition of the service, or from defaults."""
+
+    status: Literal["active", "inactive", "failed"] = "active"
+    description: str = ""
+    ports: list[int] = Field(default_factory=list)
+    # Recent journal lines, oldest first (journalctl -u SERVICE).
+    logs: list[str] = Field(default_factory=list)
+
+
+class Mount(Strict):
+    size_gb: float = Field(default=30.0, gt=0)
+    used_gb: float = Field(default=6.0, ge=0)
+    device: str = ""
+
+
+class CannedOutput(Strict):
+    """A scenario's answer for scripts the interpreter does not model: the first entry whose
+    regular expression matches the script wins."""
+
+    pattern: str
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int = 0
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern {value!r} is not a regular expression: {exc}") from None
+        return value
+
+
+class Guest(Strict):
+    """Facts about the guest OS. On a scale set model: what the image provides to every
+    instance; on an instance: what differs on that instance (a reimage clears it). Anything
+    not given is derived from the instance (see vmsscli.guest.facts)."""
+
+    hostname: str = ""
+    memory_mb: int = Field(default=0, ge=0)
+    memory_used_mb: int = Field(default=0, ge=0)
+    # The service that answers the health probe; its status decides the instance's health.
+    app_service: str = ""
+    services: dict[str, Service] = Field(default_factory=dict)
+    mounts: dict[str, Mount] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
+    removed_files: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    canned: list[CannedOutput] = Field(default_factory=list)
+
+
 class VmModel(Strict):
     """The virtual machine profile every instance is built from."""
 
@@ -75,6 +134,8 @@ class VmModel(Strict):
     # Name of the load balancer health probe used for instance health, if any.
     health_probe: str = ""
     extensions: list[Extension] = Field(default_factory=list)
+    # What the image puts in every guest (services, files, canned answers).
+    guest: Guest = Field(default_factory=Guest)
 
     @property
     def app_health_extension(self) -> Extension | None:
@@ -151,6 +212,17 @@ class PendingOperation(Strict):
     correlation_id: str
 
 
+class RunCommandRecord(Strict):
+    name: str
+    command_id: str
+    script: list[str] = Field(default_factory=list)
+    parameters: list[str] = Field(default_factory=list)
+    started: datetime
+    exit_code: int = 0
+    stdout: str = ""
+    stderr: str = ""
+
+
 class Instance(Strict):
     id: int = Field(ge=0)
     zone: str = ""
@@ -174,11 +246,14 @@ class Instance(Strict):
     created: datetime | None = None
     # When the provisioning or power state last changed.
     updated: datetime | None = None
+    # When the guest OS last started (uptime); defaults to `created`.
+    booted: datetime | None = None
     faults: list[Fault] = Field(default_factory=list)
     operation: PendingOperation | None = None
-    # Facts about the simulated guest OS (hostname, services, disks, files...), read by
-    # run-command; empty means "derive clean defaults from the instance".
-    guest: dict[str, Any] = Field(default_factory=dict)
+    # How this guest differs from what the image provides (run-command reads and changes it).
+    guest: Guest = Field(default_factory=Guest)
+    # The latest run-command invocations, newest last (`vmss run-command list`).
+    run_commands: list[RunCommandRecord] = Field(default_factory=list)
 
 
 class ScaleSet(Strict):
@@ -240,6 +315,8 @@ class ScaleSet(Strict):
                 inst.created = self.created
             if inst.updated is None:
                 inst.updated = inst.created
+            if inst.booted is None:
+                inst.booted = inst.created
         top = max(seen) + 1 if seen else 0
         if self.next_instance_id is None:
             self.next_instance_id = top
@@ -329,6 +406,8 @@ class ActivityEntry(Strict):
     skipped: list[SkippedInstance] = Field(default_factory=list)
     error: str = ""
     command: str = ""
+    # What was sent with the request, e.g. a run-command script.
+    detail: str = ""
     correlation_id: str = ""
 
 

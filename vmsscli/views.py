@@ -411,7 +411,7 @@ def _vm_extension(
     }
 
 
-def _os_name_version(scale_set: ScaleSet) -> tuple[str, str]:
+def os_name_version(scale_set: ScaleSet) -> tuple[str, str]:
     """What the guest agent reports as OS name and version, read off the image."""
     image = scale_set.model.image
     if scale_set.model.os_type == "Windows":
@@ -509,7 +509,7 @@ def vm_instance_view(
         ]
     out["hyperVGeneration"] = "V2" if model.image.sku.lower().endswith(("gen2", "-g2")) else "V1"
     if allocated:
-        out["osName"], out["osVersion"] = _os_name_version(scale_set)
+        out["osName"], out["osVersion"] = os_name_version(scale_set)
     out["platformFaultDomain"] = inst.fault_domain
     out["platformUpdateDomain"] = inst.update_domain
     out["statuses"] = [

@@ -37,6 +37,7 @@ MODULES: dict[str, str] = {
     "clock": "vmsscli.cli.commands.clock",
     "state": "vmsscli.cli.commands.state",
     "completion": "vmsscli.cli.commands.completion",
+    "run-command": "vmsscli.cli.commands.run_command",
 }
 
 ROOT_HELP = (

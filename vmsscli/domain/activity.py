@@ -29,6 +29,7 @@ def record(
     error: str = "",
     command: str = "",
     correlation_id: str = "",
+    detail: str = "",
 ) -> ActivityEntry:
     entry = ActivityEntry(
         time=now,
@@ -39,6 +40,7 @@ def record(
         skipped=[SkippedInstance(instance_id=i, reason=r) for i, r in (skipped or [])],
         error=error,
         command=command,
+        detail=detail,
         correlation_id=correlation_id or new_correlation_id(state, now, operation, resource_id),
     )
     state.activity_log.append(entry)
@@ -70,6 +72,7 @@ def completed(
     resource_id: str,
     instance_ids: list[str] | None = None,
     command: str = "",
+    detail: str = "",
 ) -> ActivityEntry:
     """An operation that completes at once: its Started and Succeeded events."""
     started = record(
@@ -80,6 +83,7 @@ def completed(
         status="Started",
         instance_ids=instance_ids,
         command=command,
+        detail=detail,
     )
     entry = succeeded(state, started.correlation_id, now)
     assert entry is not None

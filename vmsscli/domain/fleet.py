@@ -172,6 +172,7 @@ def add_instances(scale_set: ScaleSet, count: int, now: datetime) -> list[Instan
             model_version=scale_set.model.version,
             created=now,
             updated=now,
+            booted=now,
         )
         scale_set.instances.append(inst)
         scale_set.next_instance_id = instance_id + 1

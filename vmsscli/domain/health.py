@@ -10,10 +10,15 @@ UNHEALTHY_FAULTS = ("stale-process", "disk-full")
 
 def app_health(scale_set: ScaleSet, inst: Instance) -> Health:
     """What the application would report if asked: unhealthy with a guest fault, a failed
-    extension (the VM is not configured as it should be) or an unhealthy app."""
+    extension (the VM is not configured as it should be), its service not running, or an
+    unhealthy app."""
     if inst.health == "unhealthy" or failed_extensions(scale_set, inst):
         return "unhealthy"
     if any(fault.kind in UNHEALTHY_FAULTS for fault in inst.faults):
+        return "unhealthy"
+    from vmsscli.guest.facts import app_service_status
+
+    if app_service_status(scale_set, inst) != "active":
         return "unhealthy"
     return inst.health
 

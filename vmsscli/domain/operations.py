@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from vmsscli.domain import activity
 from vmsscli.model import (
     ExtensionState,
+    Guest,
     Instance,
     OperationName,
     PendingOperation,
@@ -74,15 +75,19 @@ def complete(scale_set: ScaleSet, inst: Instance) -> None:
         inst.power_state = "stopped"
     elif name == "deallocate":
         inst.power_state = "deallocated"
-    if name in ("start", "restart", "reimage", "upgrade"):
-        # The application starts afresh with its VM; a hung app or agent comes back.
+    if name in ("start", "restart", "reimage", "upgrade", "create"):
+        # The guest boots: the application starts afresh; a hung app or agent comes back.
+        inst.booted = op.completes
         inst.health = "healthy"
         inst.vm_agent = "ready"
+        for service in inst.guest.services.values():
+            if service.status != "active" and "status" in service.model_fields_set:
+                service.status = "active"
     if name in ("reimage", "upgrade", "create"):
         apply_latest_model(scale_set, inst)
     if name in ("reimage", "create"):
         rerun_extensions(scale_set, inst)
-        inst.guest = {}
+        inst.guest = Guest()
 
 
 def apply_latest_model(scale_set: ScaleSet, inst: Instance) -> None:
