@@ -231,14 +231,9 @@ def df(shell: Shell, args: list[str], stdin: str) -> Result:
                     mount,
                 )
             )
-    header = ("Filesystem", "Size" if human else "1K-blocks", "Used", "Avail", "Use%", "Mounted on")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
-    lines = [
-        " ".join(
-            c.ljust(widths[i]) if i in (0, 5) else c.rjust(widths[i]) for i, c in enumerate(r)
-        ).rstrip()
-        for r in [header, *rows]
-    ]
+    size_title = "Size" if human else "1K-blocks"
+    lines = [f"{'Filesystem':<15} {size_title:>5} {'Used':>5} {'Avail':>5} Use% Mounted on"]
+    lines += [f"{r[0]:<15} {r[1]:>5} {r[2]:>5} {r[3]:>5} {r[4]:>4} {r[5]}" for r in rows]
     return _join(lines), "", 0
 
 
@@ -695,6 +690,7 @@ def blocked(view: GuestView, host: str) -> str | None:
 def curl(shell: Shell, args: list[str], stdin: str) -> Result:
     silent = show_error = fail = head = False
     write_out = ""
+    output = ""
     url = ""
     i = 0
     while i < len(args):
@@ -716,6 +712,8 @@ def curl(shell: Shell, args: list[str], stdin: str) -> Result:
         ):
             if arg in ("-w", "--write-out") and i + 1 < len(args):
                 write_out = args[i + 1]
+            if arg in ("-o", "--output") and i + 1 < len(args):
+                output = args[i + 1]
             i += 2
             continue
         if arg.startswith("--"):
@@ -780,6 +778,11 @@ def curl(shell: Shell, args: list[str], stdin: str) -> Result:
         return error(22, f"The requested URL returned error: {status}")
     reason = {200: "OK", 503: "Service Unavailable"}.get(status, "")
     out = f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain\r\n\r\n" if head else body
+    if output:
+        if output not in ("/dev/null", "-"):
+            shell.view.files[absolute(output)] = out
+            shell.changes.write_file(absolute(output), out)
+        out = out if output == "-" else ""
     if write_out:
         out += write_out.replace("%{http_code}", str(status)).replace("\\n", "\n")
     return out, meter, 0
