@@ -64,7 +64,13 @@ def command(
     optional_value: tuple[str, ...] = (),
     missing: str = "argparse",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register an az-style command: its examples feed `--help` and usage errors."""
+    """Register an az-style command: its examples feed `--help` and usage errors.
+
+    When the command line names one top-level command, the others of its module are not
+    registered at all: Typer builds every registered command's parameters on each run.
+    """
+    if _only is not None and app is _only[0] and name != _only[1]:
+        return lambda function: function
     cls = type(
         f"AzCommand_{name.replace('-', '_')}",
         (AzCommand,),
@@ -77,7 +83,12 @@ def command(
     return app.command(name, cls=cls, context_settings={"help_option_names": []})
 
 
+_only: tuple[typer.Typer, str] | None = None
+GROUPS = ("state", "clock", "activity-log", "run-command")
+
+
 def build_app(argv: list[str] | None = None) -> typer.Typer:
+    global _only
     app = new_group(ROOT_HELP)
 
     @app.callback()
@@ -87,8 +98,13 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     first = next((a for a in (argv or []) if not a.startswith("-")), None)
     if argv is not None and first in MODULES:
         modules = [MODULES[first]]
+        if first not in GROUPS:
+            _only = (app, first)
     else:
         modules = list(dict.fromkeys(MODULES.values()))
-    for module in modules:
-        importlib.import_module(module).register(app)
+    try:
+        for module in modules:
+            importlib.import_module(module).register(app)
+    finally:
+        _only = None
     return app
