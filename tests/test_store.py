@@ -807,3 +807,29 @@ def test_an_empty_state_file_is_refused_not_read_as_an_empty_fleet(tmp_path, nam
         "to start from the demo fleet.\n"
     )
     assert path.read_text() == "\n"
+
+
+def test_a_command_on_one_scale_set_trusts_the_others_only_in_a_file_vmsscli_wrote(cli, state_path):
+    """The focused load validates only the scale set a command works on, but only when the
+    file is exactly as vmsscli last wrote it; any other change means a full validation."""
+    assert cli("clock", "mode", "manual", "-o", "none").exit_code == 0  # vmsscli writes it
+    state, aside = store.load(state_path, ("rg-web", "web-vmss"))
+    assert sorted(aside) == [("rg-batch", "batch-vmss"), ("rg-batch", "tools-vmss")]
+    assert state.resource_groups["rg-batch"].scale_sets["batch-vmss"].instances == []
+
+    raw = json.loads(state_path.read_text())
+    raw["resource_groups"]["rg-batch"]["scale_sets"]["batch-vmss"]["instances"][0]["id"] = "x"
+    state_path.write_text(json.dumps(raw))
+    with pytest.raises(StateFileError, match=r"batch-vmss\.instances\[0\]\.id"):
+        store.load(state_path, ("rg-web", "web-vmss"))
+    result = cli("list-instances", "-g", "rg-web", "-n", "web-vmss")
+    assert result.exit_code == 1 and "batch-vmss.instances[0].id" in result.stderr
+
+
+def test_a_focused_write_keeps_the_other_scale_sets_as_they_were(cli, state_path):
+    assert cli("clock", "mode", "manual", "-o", "none").exit_code == 0
+    before = json.loads(state_path.read_text())["resource_groups"]["rg-batch"]
+    assert cli("restart", "-g", "rg-web", "-n", "web-vmss", "--instance-ids", "0").exit_code == 0
+    after = json.loads(state_path.read_text())
+    assert after["resource_groups"]["rg-batch"] == before
+    assert store.read_file(state_path) is not None  # the whole file still validates

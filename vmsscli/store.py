@@ -143,12 +143,45 @@ def validate(data: dict[str, Any], path: Path) -> State:
         ) from None
 
 
-def serialize(state: State, path: Path) -> bytes:
-    """A State as the bytes of a JSON or TOML file (defaults omitted, nothing null)."""
+# A scale set a command works on, as (resource group, name); the other scale sets in the file
+# are neither validated nor re-encoded by that command (see `set_aside`).
+Focus = tuple[str, str] | None
+SetAside = dict[tuple[str, str], Any]
+
+
+def set_aside(data: dict[str, Any], focus: Focus) -> SetAside:
+    """Take every scale set but the focused one out of the raw data (leaving an empty one in
+    its place), so that a command on one scale set of a large file validates and encodes only
+    that one. They go back into the file unchanged (`serialize`). `vmss state validate` and
+    commands that read the whole fleet still check everything."""
+    aside: SetAside = {}
+    groups = data.get("resource_groups")
+    if focus is None or not isinstance(groups, dict):
+        return aside
+    rg, name = (part.casefold() for part in focus)
+    for rg_key, group in groups.items():
+        sets = group.get("scale_sets") if isinstance(group, dict) else None
+        if not isinstance(sets, dict):
+            continue
+        for key in list(sets):
+            if rg_key.casefold() == rg and key.casefold() == name:
+                continue
+            aside[(rg_key, key)] = sets[key]
+            sets[key] = {}
+    return aside
+
+
+def serialize(state: State, path: Path, aside: SetAside | None = None) -> bytes:
+    """A State as the bytes of a JSON or TOML file (defaults omitted, nothing null), with the
+    scale sets a focused command set aside put back as they were."""
     data = state.model_dump(
         mode="json" if file_format(path) == "json" else "python", exclude_defaults=True
     )
     data = {"schema_version": SCHEMA_VERSION, **data}
+    for (rg, name), raw in (aside or {}).items():
+        sets = data.get("resource_groups", {}).get(rg, {}).get("scale_sets")
+        if sets is not None and name in sets:
+            sets[name] = raw
     if file_format(path) == "json":
         from pydantic_core import to_json
 
@@ -159,15 +192,28 @@ def serialize(state: State, path: Path) -> bytes:
 
 
 def read_file(path: Path) -> State:
+    return load(path)[0]
+
+
+def load(path: Path, focus: Focus = None) -> tuple[State, SetAside]:
+    """Read and validate the file. With a focus, and only when the file is exactly as vmsscli
+    last wrote it (its stamp matches), the other scale sets are set aside unvalidated: they
+    were valid when written. A file changed by anything else is validated whole."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read()
+            trusted = focus is not None and _stamp(os.fstat(handle.fileno())) == _recorded_stamp(
+                path
+            )
     except IsADirectoryError:
         raise StateFileError(f"State file '{path}' is a directory.") from None
     except FileNotFoundError:
         raise StateFileError(f"State file '{path}' does not exist.") from None
     except OSError as exc:
         raise StateFileError(f"Cannot read state file '{path}': {exc.strerror}.") from None
-    return validate(parse(raw, path), path)
+    data = parse(raw, path)
+    aside = set_aside(data, focus) if trusted else {}
+    return validate(data, path), aside
 
 
 # --- locking and atomic writes ---------------------------------------------------------------
@@ -204,7 +250,7 @@ def locked(path: Path) -> Iterator[None]:
     """Hold the exclusive writer lock for `path`; name the holder when it cannot be had."""
     from filelock import FileLock, Timeout
 
-    lock_path = path.with_name(path.name + ".lock")
+    lock_path = _lock_path(path)
     timeout = _lock_timeout()
     lock = FileLock(lock_path, timeout=timeout)
     try:
@@ -224,16 +270,55 @@ def locked(path: Path) -> Iterator[None]:
         lock.release()
 
 
-def _record_holder(lock_path: Path) -> None:
-    """Write who holds the lock into the lock file, for the message a waiter prints."""
-    info = {
-        "pid": os.getpid(),
-        "command": " ".join(["vmss", *sys.argv[1:]])[:200],
-        "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+def _lock_info(lock_path: Path) -> dict[str, Any]:
+    try:
+        info = json.loads(lock_path.read_text() or "{}")
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _write_lock_info(lock_path: Path, info: dict[str, Any]) -> None:
     with contextlib.suppress(OSError), open(lock_path, "r+") as handle:
         handle.truncate(0)
         handle.write(json.dumps(info))
+
+
+def _record_holder(lock_path: Path) -> None:
+    """Write who holds the lock into the lock file, for the message a waiter prints."""
+    info = _lock_info(lock_path)
+    info.update(
+        {
+            "pid": os.getpid(),
+            "command": " ".join(["vmss", *sys.argv[1:]])[:200],
+            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+    )
+    _write_lock_info(lock_path, info)
+
+
+def _stamp(stat: os.stat_result) -> list[int]:
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _recorded_stamp(path: Path) -> list[int] | None:
+    return _lock_info(_lock_path(path)).get("validated")
+
+
+def _record_stamp(path: Path) -> None:
+    """Remember the file vmsscli just wrote (every part of it valid), in the lock file; only
+    called with the lock held."""
+    lock_path = _lock_path(path)
+    info = _lock_info(lock_path)
+    try:
+        info["validated"] = _stamp(os.stat(path))
+    except OSError:
+        return
+    _write_lock_info(lock_path, info)
 
 
 def _temp_prefix(path: Path) -> str:
@@ -335,29 +420,35 @@ class Store:
         self.is_default = is_default
         self.on_created = on_created
 
-    def read(self) -> State:
-        """The current state, for commands that only read (no lock is taken)."""
+    def read(self, focus: Focus = None) -> State:
+        """The current state, for commands that only read (no lock is taken). With a focus,
+        only that scale set is loaded among the scale sets."""
         if not self.path.exists():
             file_format(self.path)
             self._ensure_folder()
             with locked(self.path):
                 if not self.path.exists():
                     return self._create()
-        return read_file(self.path)
+        return load(self.path, focus)[0]
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[State]:
+    def transaction(self, focus: Focus = None) -> Iterator[State]:
         """Read, let the caller change, and save the state under the writer lock.
 
         Nothing is written when the caller raises: a failed command leaves the file as it was.
+        With a focus, the other scale sets are written back exactly as they were read.
         """
         file_format(self.path)
         self._ensure_folder()
         with locked(self.path):
             remove_stale_temp_files(self.path)
-            state = read_file(self.path) if self.path.exists() else self._create()
+            if self.path.exists():
+                state, aside = load(self.path, focus)
+            else:
+                state, aside = self._create(), {}
             yield state
-            atomic_write(self.path, serialize(state, self.path))
+            atomic_write(self.path, serialize(state, self.path, aside))
+            _record_stamp(self.path)
 
     def replace(self, state: State) -> None:
         """Write a whole new state (reset, import), keeping the old one as the backup."""
@@ -366,12 +457,14 @@ class Store:
         with locked(self.path):
             remove_stale_temp_files(self.path)
             atomic_write(self.path, serialize(state, self.path))
+            _record_stamp(self.path)
 
     def _create(self) -> State:
         from vmsscli.demo import demo_state
 
         state = demo_state()
         atomic_write(self.path, serialize(state, self.path), backup=False)
+        _record_stamp(self.path)
         if self.on_created:
             self.on_created(self.path)
         return state

@@ -72,21 +72,23 @@ def store():
     return Store(path, is_default=is_default, on_created=_note_created)
 
 
-def read_state():
-    """The state brought up to "now" (pending operations due are completed), not saved."""
+def read_state(focus: tuple[str, str] | None = None):
+    """The state brought up to "now" (pending operations due are completed), not saved.
+    A command about one scale set names it as `focus`: the others are not loaded."""
     from vmsscli.domain.operations import settle
 
-    state = store().read()
+    state = store().read(focus)
     settle(state, now(state))
     return state
 
 
 @contextlib.contextmanager
-def write_state():
-    """Read, bring up to "now", let the command change, and save, under the writer lock."""
+def write_state(focus: tuple[str, str] | None = None):
+    """Read, bring up to "now", let the command change, and save, under the writer lock.
+    A command about one scale set names it as `focus`: the others are kept as they are."""
     from vmsscli.domain.operations import settle
 
-    with store().transaction() as state:
+    with store().transaction(focus) as state:
         settle(state, now(state))
         yield state
 

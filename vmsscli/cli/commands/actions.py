@@ -69,7 +69,7 @@ def act(rg: str, name: str, action: str, ids: list[str] | None, no_wait: bool) -
     from vmsscli.domain import operations
     from vmsscli.domain.actions import SKIP_PROTECTED, perform
 
-    with context.write_state() as state:
+    with context.write_state((rg, name)) as state:
         outcome = perform(
             state, rg, name, action, ids, context.now(state), command=context.command_line()
         )
@@ -334,7 +334,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
 
         chosen = targets(resource_group, name, ids)
         for rg, vmss_name, _ in chosen:
-            with context.write_state() as state:
+            with context.write_state((rg, vmss_name)) as state:
                 outcome = scale_to(
                     state,
                     rg,
@@ -424,11 +424,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                         "usage error: protection policies can only be applied to VM instances "
                         "within a VMSS. Please use --instance-id to specify a VM instance"
                     )
-                state = context.read_state()
+                state = context.read_state((rg, vmss_name))
                 rg_key, key, scale_set = find_scale_set(state, rg, vmss_name)
                 results.append(vmss_view(state.subscription_id, rg_key, key, scale_set))
                 continue
-            with context.write_state() as state:
+            with context.write_state((rg, vmss_name)) as state:
                 rg_key, key, inst = set_protection(
                     state,
                     rg,

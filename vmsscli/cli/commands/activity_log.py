@@ -107,7 +107,9 @@ def register(app: typer.Typer) -> None:
         state = context.read_state()
         start = _since(since, context.now(state)) if since else None
         rows = []
-        for entry in state.activity_log:
+        # Events are kept in the order they were recorded; an operation on a scale set that
+        # no command touched for a while records its completion late, so show them by time.
+        for entry in sorted(state.activity_log, key=lambda e: e.time):
             parts = entry.resource_id.split("/")
             if resource_group and (
                 len(parts) < 5 or parts[4].casefold() != resource_group.casefold()

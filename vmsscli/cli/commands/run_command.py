@@ -128,7 +128,8 @@ def register(app: typer.Typer) -> None:
             resource_group, name, ids, instance_id=instance_id, need_instance=bool(ids)
         )
         results = []
-        with context.write_state() as state:
+        focus = (chosen[0][0], chosen[0][1]) if len(chosen) == 1 else None
+        with context.write_state(focus) as state:
             for rg, vmss_name, inst_id in chosen:
                 assert inst_id is not None
                 results.append(
@@ -172,7 +173,7 @@ def register(app: typer.Typer) -> None:
         first; vmsscli keeps them as the instance's run-command resources)."""
         from vmsscli.domain.fleet import find_instance, find_scale_set
 
-        state = context.read_state()
+        state = context.read_state((resource_group, vmss_name))
         rg, key, scale_set = find_scale_set(state, resource_group, vmss_name)
         inst = find_instance(scale_set, key, rg, instance_id)
         context.emit(

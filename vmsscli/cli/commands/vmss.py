@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             os_disk_size_gb=os_disk_size_gb,  # type: ignore[arg-type]
             storage_sku=storage_sku or "",
         )
-        with context.write_state() as state:
+        with context.write_state((resource_group, name)) as state:
             rg, key, scale_set = create_scale_set(
                 state,
                 resource_group,
@@ -239,7 +239,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.fleet import delete_scale_set
 
         chosen = targets(resource_group, name, ids)
-        with context.write_state() as state:
+        with context.write_state(_focus(chosen)) as state:
             for rg, vmss_name, _ in chosen:
                 delete_scale_set(
                     state, rg, vmss_name, context.now(state), command=context.command_line()
@@ -307,7 +307,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.fleet import find_instance, find_scale_set
         from vmsscli.views import vm_view, vmss_view
 
-        state = context.read_state()
+        state = context.read_state((resource_group, name))
         rg, key, scale_set = find_scale_set(state, resource_group, name)
         if instance_id is None:
             result = vmss_view(state.subscription_id, rg, key, scale_set)
@@ -375,7 +375,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.health import is_latest_model
         from vmsscli.views import POWER_DISPLAY, vm_view
 
-        state = context.read_state()
+        state = context.read_state((resource_group, name))
         rg, key, scale_set = find_scale_set(state, resource_group, name)
         mode = None
         if filter_ is not None:
@@ -455,12 +455,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.fleet import find_instance, find_scale_set
         from vmsscli.views import vm_instance_view, vmss_instance_view
 
-        state = context.read_state()
         results: list[Any] = []
         errors: list[tuple[str, VmssError]] = []
         chosen = targets(
             resource_group, name, ids, instance_id=instance_id, need_instance=bool(ids)
         )
+        state = context.read_state(_focus(chosen))
         for rg_in, vmss_name, inst_id in chosen:
             try:
                 rg, key, scale_set = find_scale_set(state, rg_in, vmss_name)
@@ -512,7 +512,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.fleet import find_scale_set
         from vmsscli.domain.triage import triage
 
-        state = context.read_state()
+        state = context.read_state((resource_group, name))
         _rg, _key, scale_set = find_scale_set(state, resource_group, name)
         report = triage(scale_set)
         rows = [
@@ -566,6 +566,11 @@ def _triage_table(rows: list[dict[str, Any]]) -> list[OrderedDict]:
             )
         )
     return out
+
+
+def _focus(chosen: list[tuple[str, str, Any]]) -> tuple[str, str] | None:
+    """The one scale set a command works on, if it names exactly one."""
+    return (chosen[0][0], chosen[0][1]) if len(chosen) == 1 else None
 
 
 def _combine(results: list[Any], errors: list[tuple[str, VmssError]]) -> Any:
