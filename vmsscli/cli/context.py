@@ -133,6 +133,21 @@ def emit(result: Any, *, transformer: Transformer = None) -> None:
     )
 
 
+def combine_jobs(results: list[Any], errors: list[tuple[str, Any]]) -> Any:
+    """az's rule for several `--ids`: each failure becomes a warning and the survivors are
+    printed (a single one unwrapped); when every job failed, nothing is printed and the exit
+    code is 1."""
+    import typer
+
+    for target, exc in errors:
+        warn(f'{target}: "{chr(10).join(exc.lines())}"')
+    if errors:
+        warn("Encountered more than one exception.")
+        if not results:
+            raise typer.Exit(1)
+    return results[0] if len(results) == 1 else results
+
+
 def _is_tty(stream) -> bool:
     try:
         return stream.isatty()

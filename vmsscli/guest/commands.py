@@ -199,12 +199,9 @@ def df(shell: Shell, args: list[str], stdin: str) -> Result:
     flags, paths = _flags(args)
     human = "h" in flags
     rows = []
+    wanted = {_mount_of(shell, absolute(p)) for p in paths}
     for mount, info in sorted(shell.view.mounts.items()):
-        if paths and not any(
-            absolute(p).startswith(mount)
-            and (mount == "/" or absolute(p) == mount or absolute(p).startswith(mount + "/"))
-            for p in paths
-        ):
+        if paths and mount not in wanted:
             continue
         avail = max(info.size_gb - info.used_gb, 0.0)
         percent = round(100 * info.used_gb / info.size_gb)
@@ -235,6 +232,16 @@ def df(shell: Shell, args: list[str], stdin: str) -> Result:
     lines = [f"{'Filesystem':<15} {size_title:>5} {'Used':>5} {'Avail':>5} Use% Mounted on"]
     lines += [f"{r[0]:<15} {r[1]:>5} {r[2]:>5} {r[3]:>5} {r[4]:>4} {r[5]}" for r in rows]
     return _join(lines), "", 0
+
+
+def _mount_of(shell: Shell, path: str) -> str:
+    """The mount point holding `path`: the longest one it is under."""
+    holders = [
+        m
+        for m in shell.view.mounts
+        if m == "/" or path == m or path.startswith(m.rstrip("/") + "/")
+    ]
+    return max(holders, key=len, default="/")
 
 
 def free(shell: Shell, args: list[str], stdin: str) -> Result:
@@ -622,9 +629,12 @@ def systemctl(shell: Shell, args: list[str], stdin: str) -> Result:
             shell.changes.set_service(name, "active")
             if name == shell.view.app_service:
                 shell.view.app_hung = False
+                shell.view.app_healthy = shell.changes.app_healthy()
         elif action == "stop":
             service.status = "inactive"
             shell.changes.set_service(name, "inactive")
+            if name == shell.view.app_service:
+                shell.view.app_healthy = False
         else:
             return "", f"Unknown command verb {action}.\n", 1
     return out, err, code

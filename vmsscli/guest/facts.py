@@ -237,6 +237,11 @@ class GuestChanges:
             self.inst.faults = [f for f in self.inst.faults if f.kind != "stale-process"]
             self.inst.health = "healthy"
 
+    def app_healthy(self) -> bool:
+        from vmsscli.domain.health import app_health
+
+        return app_health(self.scale_set, self.inst) == "healthy"
+
     def write_file(self, path: str, content: str) -> None:
         self.inst.guest.files[path] = content
         if path in self.inst.guest.removed_files:

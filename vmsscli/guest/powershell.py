@@ -14,10 +14,12 @@ Result = tuple[str, str, int]
 
 
 def _words(statement: str) -> list[str]:
+    """PowerShell words: backslashes are path separators, not escapes; quotes group."""
     try:
-        return shlex.split(statement, posix=True)
+        words = shlex.split(statement, posix=False)
     except ValueError:
-        return statement.split()
+        words = statement.split()
+    return [w[1:-1] if len(w) > 1 and w[0] == w[-1] and w[0] in "'\"" else w for w in words]
 
 
 def run(view: GuestView, script: str, params: dict[str, str]) -> Result:
@@ -39,10 +41,11 @@ def run(view: GuestView, script: str, params: dict[str, str]) -> Result:
             names = [a for a in args if not a.startswith("-")]
             rows = [(s, n) for n, s in view.services.items() if not names or n in names]
             missing = [n for n in names if n not in view.services]
-            out += (
-                "\nStatus   Name               DisplayName\n------   ----               "
-                "-----------\n"
-            )
+            if rows:
+                out += (
+                    "\nStatus   Name               DisplayName\n------   ----               "
+                    "-----------\n"
+                )
             out += "".join(
                 f"{'Running' if s.status == 'active' else 'Stopped':<8} {n:<18} "
                 f"{s.description or n}\n"

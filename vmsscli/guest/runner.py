@@ -21,21 +21,25 @@ class Execution:
     exit_code: int
 
 
-def split_parameters(parameters: list[str]) -> tuple[list[str], dict[str, str]]:
-    """az's `--parameters`: `name=value` or a bare value, named arg1, arg2, ... in order of
-    the bare ones. The script sees every value as $1, $2, ... and named ones as variables."""
-    positional, named = [], {}
+def named_parameters(parameters: list[str]) -> list[tuple[str, str]]:
+    """az's `--parameters`: `name=value`, or a bare value named arg1, arg2, ... in the order
+    of the bare ones."""
+    out = []
     count = 0
     for item in parameters:
         name, eq, value = item.partition("=")
         if eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            named[name] = value
-            positional.append(value)
+            out.append((name, value))
         else:
             count += 1
-            named[f"arg{count}"] = item
-            positional.append(item)
-    return positional, named
+            out.append((f"arg{count}", item))
+    return out
+
+
+def split_parameters(parameters: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The script sees every value as $1, $2, ... and each by its name as a variable."""
+    pairs = named_parameters(parameters)
+    return [value for _, value in pairs], dict(pairs)
 
 
 def execute(

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from vmsscli.guest import commands
 from vmsscli.guest.facts import GuestChanges, GuestView
 
-OPERATORS = ("&&", "||", "2>&1", "&>", ">>", "2>", ">", "<", "|", ";", "&", "\n")
+OPERATORS = ("&&", "||", ">&2", "&>", ">>", ">", "<", "|", ";", "&", "\n")
+# Redirections that start with a file descriptor, recognised only at the start of a word.
+FD_OPERATORS = ("2>&1", "1>&2", "1>>", "2>", "1>")
 MAX_DEPTH = 8
 
 
@@ -84,17 +86,13 @@ def tokenize(script: str) -> list[Token]:
             flush()
             i += 1
             continue
-        if (
-            ch == "2"
-            and not in_word
-            and (script.startswith("2>&1", i) or script.startswith("2>", i))
-        ):
-            op = "2>&1" if script.startswith("2>&1", i) else "2>"
-            tokens.append(Token(op, op=True))
-            i += len(op)
+        fd_op = next((op for op in FD_OPERATORS if script.startswith(op, i)), None)
+        if fd_op is not None and not in_word:
+            tokens.append(Token(fd_op, op=True))
+            i += len(fd_op)
             continue
         matched = next((op for op in OPERATORS if script.startswith(op, i)), None)
-        if matched is not None and matched not in ("2>&1", "2>"):
+        if matched is not None:
             flush()
             tokens.append(Token(matched, op=True))
             i += len(matched)
@@ -132,6 +130,11 @@ def _closing_paren(text: str, start: int) -> int:
             i = _closing(text, i, text[i])
         i += 1
     return len(text) - 1
+
+
+def _unescape_backticks(body: str) -> str:
+    """Inside backticks a backslash quotes a backtick or a backslash (that is how they nest)."""
+    return re.sub(r"\\([`\\$])", r"\1", body)
 
 
 class Shell:
@@ -205,13 +208,13 @@ class Shell:
         i = 0
         while i < len(tokens):
             token = tokens[i]
-            if token.op and token.text in (">", ">>", "2>", "&>", "<"):
+            if token.op and token.text in (">", ">>", "1>", "1>>", "2>", "&>", "<"):
                 target = tokens[i + 1].text if i + 1 < len(tokens) else ""
                 redirects.append((token.text, self.expand_word(target)[0] if target else ""))
                 i += 2
                 continue
-            if token.op and token.text == "2>&1":
-                redirects.append(("2>&1", ""))
+            if token.op and token.text in ("2>&1", "1>&2", ">&2"):
+                redirects.append(("1>&2" if token.text == ">&2" else token.text, ""))
                 i += 1
                 continue
             words += self.expand_word(token.text)
@@ -234,9 +237,11 @@ class Shell:
         for kind, target in redirects:
             if kind == "2>&1":
                 result = Output(result.stdout + result.stderr, "", result.exit_code)
-            elif kind in (">", ">>", "&>"):
+            elif kind == "1>&2":
+                result = Output("", result.stderr + result.stdout, result.exit_code)
+            elif kind in (">", ">>", "1>", "1>>", "&>"):
                 text = result.stdout + (result.stderr if kind == "&>" else "")
-                self._write(target, text, append=kind == ">>")
+                self._write(target, text, append=kind in (">>", "1>>"))
                 result = Output("", "" if kind == "&>" else result.stderr, result.exit_code)
             elif kind == "2>":
                 self._write(target, result.stderr, append=False)
@@ -296,7 +301,7 @@ class Shell:
                 i = end + 1
             elif ch == "`":
                 end = _closing(raw, i, "`")
-                out += self._substitute(raw[i + 1 : end])
+                out += self._substitute(_unescape_backticks(raw[i + 1 : end]))
                 i = end + 1
             elif ch == "$":
                 text, i = self._dollar(raw, i)
@@ -325,7 +330,7 @@ class Shell:
                 out += value
             elif text[i] == "`":
                 end = _closing(text, i, "`")
-                out += self._substitute(text[i + 1 : end])
+                out += self._substitute(_unescape_backticks(text[i + 1 : end]))
                 i = end + 1
             else:
                 out += text[i]

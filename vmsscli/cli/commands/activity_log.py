@@ -30,6 +30,8 @@ def entry_view(entry) -> dict[str, Any]:
     }
     if entry.error:
         out["error"] = entry.error
+    if entry.detail:
+        out["detail"] = entry.detail
     return out
 
 

@@ -9,7 +9,8 @@ import typer
 from vmsscli.cli import context
 from vmsscli.cli.app import command, new_group
 from vmsscli.cli.params import Ids, OptResourceGroup, ResourceGroup, targets
-from vmsscli.errors import CLIError, ServiceError
+from vmsscli.errors import CLIError, ServiceError, VmssError
+from vmsscli.resource_ids import vm_id
 
 RUN_COMMAND_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommands"
 VmssName = Annotated[str, typer.Option("--vmss-name", help="The name of the VM scale set.")]
@@ -36,8 +37,10 @@ def record_view(
         "type": RUN_COMMAND_TYPE,
     }
     if record.parameters:
+        from vmsscli.guest.runner import named_parameters
+
         out["parameters"] = [
-            {"name": f"arg{i}", "value": v} for i, v in enumerate(record.parameters, 1)
+            {"name": n, "value": v} for n, v in named_parameters(record.parameters)
         ]
     if expand:
         ok = record.exit_code == 0
@@ -127,25 +130,31 @@ def register(app: typer.Typer) -> None:
         chosen = targets(
             resource_group, name, ids, instance_id=instance_id, need_instance=bool(ids)
         )
-        results = []
+        results: list[Any] = []
+        errors: list[tuple[str, VmssError]] = []
         focus = (chosen[0][0], chosen[0][1]) if len(chosen) == 1 else None
         with context.write_state(focus) as state:
             for rg, vmss_name, inst_id in chosen:
                 assert inst_id is not None
-                results.append(
-                    run(
-                        state,
-                        rg,
-                        vmss_name,
-                        inst_id,
-                        command_id,
-                        list(scripts or []),
-                        list(parameters or []),
-                        context.now(state),
-                        command=context.command_line(),
+                try:
+                    results.append(
+                        run(
+                            state,
+                            rg,
+                            vmss_name,
+                            inst_id,
+                            command_id,
+                            list(scripts or []),
+                            list(parameters or []),
+                            context.now(state),
+                            command=context.command_line(),
+                        )
                     )
-                )
-        context.emit(results[0] if len(results) == 1 else results)
+                except VmssError as exc:
+                    if len(chosen) == 1:
+                        raise
+                    errors.append((vm_id(state.subscription_id, rg, vmss_name, inst_id), exc))
+        context.emit(context.combine_jobs(results, errors))
 
     @command(
         group,

@@ -23,6 +23,7 @@ from vmsscli.cli.params import (
     three_state,
 )
 from vmsscli.errors import ServiceError, VmssError
+from vmsscli.resource_ids import vm_id, vmss_id
 
 VMSS_TABLE = (
     "{Name:name, ResourceGroup:resourceGroup, Location:location, "
@@ -480,8 +481,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             except VmssError as exc:
                 if len(chosen) == 1:
                     raise
-                errors.append((f"{rg_in}/{vmss_name}/{inst_id}", exc))
-        context.emit(_combine(results, errors), transformer=INSTANCE_VIEW_TABLE)
+                errors.append(
+                    (
+                        vm_id(state.subscription_id, rg_in, vmss_name, inst_id)
+                        if inst_id
+                        else vmss_id(state.subscription_id, rg_in, vmss_name),
+                        exc,
+                    )
+                )
+        context.emit(context.combine_jobs(results, errors), transformer=INSTANCE_VIEW_TABLE)
 
     @command(
         app,
@@ -571,21 +579,6 @@ def _triage_table(rows: list[dict[str, Any]]) -> list[OrderedDict]:
 def _focus(chosen: list[tuple[str, str, Any]]) -> tuple[str, str] | None:
     """The one scale set a command works on, if it names exactly one."""
     return (chosen[0][0], chosen[0][1]) if len(chosen) == 1 else None
-
-
-def _combine(results: list[Any], errors: list[tuple[str, VmssError]]) -> Any:
-    """az's `--ids` rule: failures become warnings; one survivor is printed unwrapped."""
-    from vmsscli.errors import CLIError
-
-    for target, exc in errors:
-        context.warn(f'{target}: "{exc.lines()[0]}"')
-    if errors:
-        context.warn("Encountered more than one exception.")
-        if not results:
-            raise CLIError("All the requested resources failed.")
-    if len(results) == 1:
-        return results[0]
-    return results
 
 
 def _parse_tags(tags: list[str] | None) -> dict[str, str]:
