@@ -865,7 +865,7 @@ def test_powershell_get_service_lists_services_and_their_status():
     lines = result.stdout.splitlines()
     assert "Status   Name               DisplayName" in lines
     assert any(line.startswith("Stopped  app ") for line in lines)
-    assert any(line.startswith("Running  ssh ") for line in lines)
+    assert any(line.startswith("Running  WinRM ") for line in lines)
     assert result.exit_code == 0
 
 

@@ -150,8 +150,13 @@ def _uptime_text(delta: timedelta) -> str:
 def uptime(shell: Shell, args: list[str], stdin: str) -> Result:
     delta = shell.view.now - shell.view.booted
     if "-p" in args:
-        hours, rest = divmod(int(delta.total_seconds()) // 60, 60)
-        return f"up {hours} hours, {rest} minutes\n", "", 0
+        minutes = int(delta.total_seconds()) // 60
+        parts = []
+        for unit, size in (("week", 10080), ("day", 1440), ("hour", 60), ("minute", 1)):
+            count, minutes = divmod(minutes, size)
+            if count:
+                parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+        return f"up {', '.join(parts) or '0 minutes'}\n", "", 0
     load = "2.91, 2.40, 1.88" if shell.view.app_hung else "0.08, 0.05, 0.01"
     now = shell.view.now.strftime("%H:%M:%S")
     return f" {now} up {_uptime_text(delta)},  0 users,  load average: {load}\n", "", 0

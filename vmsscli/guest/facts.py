@@ -103,6 +103,14 @@ def _default_services(view: GuestView, scale_set: ScaleSet) -> dict[str, Service
         if moment > boot:
             code = "200 1ms" if view.app_healthy else "503 2ms"
             app_logs.append(f"{_ts(moment)} {host} {app}[812]: GET {view.health_path} {code}")
+    application = Service(description="Application", ports=[view.health_port], logs=app_logs)
+    if view.os_type == "Windows":
+        return {
+            "WinRM": Service(description="Windows Remote Management (WS-Management)", ports=[5985]),
+            "WindowsAzureGuestAgent": Service(description="Windows Azure Guest Agent"),
+            "RdAgent": Service(description="RdAgent"),
+            app: application,
+        }
     return {
         "ssh": Service(
             description="OpenBSD Secure Shell server",
@@ -119,11 +127,16 @@ def _default_services(view: GuestView, scale_set: ScaleSet) -> dict[str, Service
                 "Linux Agent Version: 2.12.0.2"
             ],
         ),
-        app: Service(description="Application", ports=[view.health_port], logs=app_logs),
+        app: application,
     }
 
 
 def _default_files(view: GuestView) -> dict[str, str]:
+    if view.os_type == "Windows":
+        return {
+            "C:/WindowsAzure/Logs/WaAppAgent.log": f"[{view.booted.isoformat()}] WindowsAzureGuestAgent started.\n",
+            "C:/Windows/System32/drivers/etc/hosts": "127.0.0.1 localhost\n",
+        }
     return {
         "/etc/hostname": view.hostname + "\n",
         "/etc/os-release": (
@@ -209,7 +222,9 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
                 "health check timed out",
             ]
     if inst.vm_agent != "ready":
-        agent = view.services["walinuxagent"]
+        agent = view.services[
+            "walinuxagent" if model.os_type == "Linux" else "WindowsAzureGuestAgent"
+        ]
         agent.status = "failed"
         agent.logs = [
             *agent.logs,
