@@ -14,8 +14,22 @@ _SHORT = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)", re.I)
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+MAX_DURATION = timedelta(days=3650)
+
+
 def parse_duration(text: str) -> timedelta:
-    """Raise ValueError with a readable message when `text` is not a duration."""
+    """Raise ValueError with a readable message when `text` is not a duration (or is longer
+    than ten years, which no simulated operation or clock step needs)."""
+    try:
+        delta = _parse(text)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{text!r} is not a duration; use e.g. 90s, 5m, 1h30m or PT2M") from None
+    if delta > MAX_DURATION or delta < timedelta(0):
+        raise ValueError(f"{text!r} is out of range: durations go up to ten years (P3650D)")
+    return delta
+
+
+def _parse(text: str) -> timedelta:
     value = text.strip()
     iso = _ISO.match(value)
     if iso and value.upper() not in ("P", "PT") and not value.upper().endswith("T"):

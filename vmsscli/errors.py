@@ -28,7 +28,12 @@ class CLIError(VmssError):
 
 
 class StateFileError(CLIError):
-    """The state file cannot be read, parsed, validated, locked or written."""
+    """The state file cannot be read, parsed, validated, locked or written; always one line,
+    whatever the file holds."""
+
+    def __init__(self, message: str, *, recommendations: list[str] | None = None) -> None:
+        one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+        super().__init__(one_line, recommendations=recommendations)
 
 
 class UsageError(VmssError):

@@ -10,9 +10,17 @@ The Azure-shaped JSON that commands print is rendered from these facts by `vmssc
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 SCHEMA_VERSION = 1
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -27,6 +35,18 @@ Health = Literal["healthy", "unhealthy", "unknown"]
 UpgradeMode = Literal["Automatic", "Manual", "Rolling"]
 
 APP_HEALTH_TYPES = ("ApplicationHealthLinux", "ApplicationHealthWindows")
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_range(moment: datetime) -> datetime:
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError("time must be between 1970 and 9000")
+    return moment.astimezone(UTC)
+
+
+# Every time in the file: with an offset (UTC is written), in a range time arithmetic can use.
+Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 class Strict(BaseModel):
@@ -207,8 +227,8 @@ class PendingOperation(Strict):
     """An operation in flight on an instance; it completes when the clock reaches `completes`."""
 
     name: OperationName
-    started: datetime
-    completes: datetime
+    started: Moment
+    completes: Moment
     correlation_id: str
 
 
@@ -217,7 +237,7 @@ class RunCommandRecord(Strict):
     command_id: str
     script: list[str] = Field(default_factory=list)
     parameters: list[str] = Field(default_factory=list)
-    started: datetime
+    started: Moment
     exit_code: int = 0
     stdout: str = ""
     stderr: str = ""
@@ -243,11 +263,11 @@ class Instance(Strict):
     protection: Protection | None = None
     extensions: dict[str, ExtensionState] = Field(default_factory=dict)
     vm_agent: Literal["ready", "not_ready"] = "ready"
-    created: datetime | None = None
+    created: Moment | None = None
     # When the provisioning or power state last changed.
-    updated: datetime | None = None
+    updated: Moment | None = None
     # When the guest OS last started (uptime); defaults to `created`.
-    booted: datetime | None = None
+    booted: Moment | None = None
     faults: list[Fault] = Field(default_factory=list)
     operation: PendingOperation | None = None
     # How this guest differs from what the image provides (run-command reads and changes it).
@@ -258,7 +278,7 @@ class Instance(Strict):
 
 class ScaleSet(Strict):
     location: str = ""
-    created: datetime = DEFAULT_CREATED
+    created: Moment = DEFAULT_CREATED
     vm_sku: str = "Standard_D2s_v3"
     zones: list[str] = Field(default_factory=list)
     orchestration_mode: Literal["Uniform", "Flexible"] = "Uniform"
@@ -359,7 +379,7 @@ class ClockSettings(Strict):
 
     mode: Literal["wall", "manual"] = "wall"
     # The simulated "now" in manual mode.
-    now: datetime = DEFAULT_CREATED
+    now: Moment = DEFAULT_CREATED
 
 
 def _duration(text: str) -> str:
@@ -398,7 +418,7 @@ class SkippedInstance(Strict):
 
 
 class ActivityEntry(Strict):
-    time: datetime
+    time: Moment
     operation: str
     resource_id: str
     status: Literal["Started", "Succeeded", "Failed"] = "Succeeded"

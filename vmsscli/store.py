@@ -105,7 +105,8 @@ def _format_location(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = str(part) if str(part).isprintable() and "." not in str(part) else repr(part)
+            out += f".{text}" if out else text
     return out or "(top level)"
 
 
@@ -209,9 +210,9 @@ def load(path: Path, focus: Focus = None) -> tuple[State, SetAside]:
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
-            trusted = focus is not None and _stamp(os.fstat(handle.fileno())) == _recorded_stamp(
-                path
-            )
+            trusted = focus is not None and _stamp(
+                os.fstat(handle.fileno()), raw
+            ) == _recorded_stamp(path)
     except IsADirectoryError:
         raise StateFileError(f"State file '{path}' is a directory.") from None
     except FileNotFoundError:
@@ -304,8 +305,13 @@ def _record_holder(lock_path: Path) -> None:
     _write_lock_info(lock_path, info)
 
 
-def _stamp(stat: os.stat_result) -> list[int]:
-    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+def _stamp(stat: os.stat_result, content: bytes) -> list[int]:
+    """What identifies the file vmsscli wrote: inode, size, modification time and a CRC-32 of
+    its bytes (a millisecond or two for a large file), so that even a change in place that
+    keeps size and times is noticed."""
+    import zlib
+
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, zlib.crc32(content)]
 
 
 def _lock_path(path: Path) -> Path:
@@ -316,13 +322,13 @@ def _recorded_stamp(path: Path) -> list[int] | None:
     return _lock_info(_lock_path(path)).get("validated")
 
 
-def _record_stamp(path: Path) -> None:
+def _record_stamp(path: Path, content: bytes) -> None:
     """Remember the file vmsscli just wrote (every part of it valid), in the lock file; only
     called with the lock held."""
     lock_path = _lock_path(path)
     info = _lock_info(lock_path)
     try:
-        info["validated"] = _stamp(os.stat(path))
+        info["validated"] = _stamp(os.stat(path), content)
     except OSError:
         return
     _write_lock_info(lock_path, info)
@@ -398,6 +404,11 @@ def atomic_write(path: Path, data: bytes, *, backup: bool = True) -> None:
 
 def _backup(path: Path) -> None:
     backup = path.with_name(path.name + ".bak")
+    with contextlib.suppress(OSError):
+        if os.path.samefile(path, backup):
+            # A writer stopped between its backup and its replace: the backup already holds
+            # this version (renaming a file onto another link of itself does nothing).
+            return
     staging = path.with_name(f"{_temp_prefix(path)}bak.tmp")
     with contextlib.suppress(FileNotFoundError):
         os.unlink(staging)
@@ -407,7 +418,11 @@ def _backup(path: Path) -> None:
         import shutil
 
         shutil.copy2(path, staging)
-    os.replace(staging, backup)
+    try:
+        os.replace(staging, backup)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staging)
 
 
 # --- the store as commands use it ------------------------------------------------------------
@@ -454,8 +469,9 @@ class Store:
             else:
                 state, aside = self._create(), {}
             yield state
-            atomic_write(self.path, serialize(state, self.path, aside))
-            _record_stamp(self.path)
+            content = serialize(state, self.path, aside)
+            atomic_write(self.path, content)
+            _record_stamp(self.path, content)
 
     def replace(self, state: State) -> None:
         """Write a whole new state (reset, import), keeping the old one as the backup."""
@@ -463,15 +479,17 @@ class Store:
         self._ensure_folder()
         with locked(self.path):
             remove_stale_temp_files(self.path)
-            atomic_write(self.path, serialize(state, self.path))
-            _record_stamp(self.path)
+            content = serialize(state, self.path)
+            atomic_write(self.path, content)
+            _record_stamp(self.path, content)
 
     def _create(self) -> State:
         from vmsscli.demo import demo_state
 
         state = demo_state()
-        atomic_write(self.path, serialize(state, self.path), backup=False)
-        _record_stamp(self.path)
+        content = serialize(state, self.path)
+        atomic_write(self.path, content, backup=False)
+        _record_stamp(self.path, content)
         if self.on_created:
             self.on_created(self.path)
         return state

@@ -139,6 +139,8 @@ def targets(
     """
     from vmsscli.cli.context import warn
 
+    if ids is not None and not split_ids(ids):
+        raise CLIError("(--resource-group --name | --ids) are required: --ids names no resource")
     if ids:
         for flag, given in (
             ("--resource-group", rg),

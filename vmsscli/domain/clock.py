@@ -18,7 +18,18 @@ def parse_time(text: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return check_range(value.astimezone(UTC))
+
+
+def check_range(moment: datetime) -> datetime:
+    """The simulated clock stays between 1970 and 9000 (as the state file's times do)."""
+    from vmsscli.model import EARLIEST, LATEST
+
+    if not EARLIEST <= moment <= LATEST:
+        raise CLIError(
+            f"{moment.isoformat()} is out of range: the simulated clock runs from 1970 to 9000."
+        )
+    return moment
 
 
 def resolve_now(settings: ClockSettings, pinned: str | None, wall: datetime) -> datetime:

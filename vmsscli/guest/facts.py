@@ -134,7 +134,9 @@ def _default_services(view: GuestView, scale_set: ScaleSet) -> dict[str, Service
 def _default_files(view: GuestView) -> dict[str, str]:
     if view.os_type == "Windows":
         return {
-            "C:/WindowsAzure/Logs/WaAppAgent.log": f"[{view.booted.isoformat()}] WindowsAzureGuestAgent started.\n",
+            "C:/WindowsAzure/Logs/WaAppAgent.log": (
+                f"[{view.booted.isoformat()}] WindowsAzureGuestAgent started.\n"
+            ),
             "C:/Windows/System32/drivers/etc/hosts": "127.0.0.1 localhost\n",
         }
     return {

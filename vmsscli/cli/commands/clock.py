@@ -32,8 +32,10 @@ def _move_to(state, when) -> None:
         from vmsscli.views import azure_time
 
         raise CLIError(f"The simulated clock cannot go backwards (it is {azure_time(current)}).")
+    from vmsscli.domain.clock import check_range
+
     state.clock.mode = "manual"
-    state.clock.now = when
+    state.clock.now = check_range(when)
     settle(state, when)
 
 
