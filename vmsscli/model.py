@@ -207,9 +207,11 @@ class Fault(Strict):
     `network-blocked`: `host` cannot be reached from the instance; it is outside the guest, so
     it survives restart and reimage until it is cleared. Extensions that download (any but the
     application health extension) fail when they run while it holds.
+    `bad-model`: the model version the instance runs fails its health check (see
+    `ScaleSet.failing_images`); only moving the instance to another model clears it.
     """
 
-    kind: Literal["stale-process", "disk-full", "network-blocked"]
+    kind: Literal["stale-process", "disk-full", "network-blocked", "bad-model"]
     host: str = ""
     message: str = ""
 
@@ -276,6 +278,44 @@ class Instance(Strict):
     run_commands: list[RunCommandRecord] = Field(default_factory=list)
 
 
+class FailingImage(Strict):
+    """A model whose image version fails its health check after an upgrade, on every instance
+    or only on the given zones or instances (for rehearsing a rolling upgrade that must stop)."""
+
+    version: str
+    zones: list[str] = Field(default_factory=list)
+    instance_ids: list[int] = Field(default_factory=list)
+    message: str = ""
+
+
+class PreviousModel(Strict):
+    model_version: int
+    image_version: str = ""
+
+
+class RollingUpgrade(Strict):
+    """The latest rolling upgrade of a scale set, advanced batch by batch as time passes."""
+
+    status: Literal["RollingForward", "Cancelled", "Completed", "Faulted"] = "RollingForward"
+    started: Moment
+    last_action: Literal["Start", "Cancel"] = "Start"
+    last_action_time: Moment
+    correlation_id: str = ""
+    target_version: int = Field(default=1, ge=1)
+    batches: list[list[int]] = Field(default_factory=list)
+    # Index of the batch in flight, or of the next one.
+    batch: int = 0
+    phase: Literal["waiting", "upgrading", "surging", "replacing"] = "waiting"
+    next_batch_at: Moment | None = None
+    surge_ids: list[int] = Field(default_factory=list)
+    succeeded: list[int] = Field(default_factory=list)
+    failed: list[int] = Field(default_factory=list)
+    previous: dict[str, PreviousModel] = Field(default_factory=dict)
+    cancel_requested: bool = False
+    error_code: str = ""
+    error_message: str = ""
+
+
 class ScaleSet(Strict):
     location: str = ""
     created: Moment = DEFAULT_CREATED
@@ -289,6 +329,9 @@ class ScaleSet(Strict):
     scale_in_policy: list[Literal["Default", "OldestVM", "NewestVM"]] = Field(default_factory=list)
     model: VmModel = Field(default_factory=VmModel)
     tags: dict[str, str] = Field(default_factory=dict)
+    # Model image versions that fail their health check (rehearsing a bad rollout).
+    failing_images: list[FailingImage] = Field(default_factory=list)
+    rolling_upgrade: RollingUpgrade | None = None
     # Ids grow and are never reused: the next new instance gets this id.
     next_instance_id: int | None = Field(default=None, ge=0)
     instances: list[Instance] = Field(default_factory=list)

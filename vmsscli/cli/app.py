@@ -32,7 +32,8 @@ MODULES: dict[str, str] = {
     "delete-instances": "vmsscli.cli.commands.actions",
     "update-instances": "vmsscli.cli.commands.actions",
     "scale": "vmsscli.cli.commands.actions",
-    "update": "vmsscli.cli.commands.actions",
+    "update": "vmsscli.cli.commands.update",
+    "rolling-upgrade": "vmsscli.cli.commands.rolling_upgrade",
     "activity-log": "vmsscli.cli.commands.activity_log",
     "clock": "vmsscli.cli.commands.clock",
     "state": "vmsscli.cli.commands.state",
@@ -84,7 +85,7 @@ def command(
 
 
 _only: tuple[typer.Typer, str] | None = None
-GROUPS = ("state", "clock", "activity-log", "run-command")
+GROUPS = ("state", "clock", "activity-log", "run-command", "rolling-upgrade")
 
 
 def build_app(argv: list[str] | None = None) -> typer.Typer:

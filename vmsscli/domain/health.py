@@ -5,7 +5,7 @@ from __future__ import annotations
 from vmsscli.model import Health, Instance, ScaleSet
 
 # Faults that make the application unhealthy while the VM runs.
-UNHEALTHY_FAULTS = ("stale-process", "disk-full")
+UNHEALTHY_FAULTS = ("stale-process", "disk-full", "bad-model")
 
 
 def app_health(scale_set: ScaleSet, inst: Instance) -> Health:

@@ -94,6 +94,32 @@ def apply_latest_model(scale_set: ScaleSet, inst: Instance) -> None:
     inst.model_version = scale_set.model.version
     inst.image_version = ""
     inst.model_definition_applied = "VirtualMachineScaleSet"
+    check_image_health(scale_set, inst)
+
+
+def check_image_health(scale_set: ScaleSet, inst: Instance) -> None:
+    """An instance on an image version the scale set declares failing gets the `bad-model`
+    fault; on any other version it has none."""
+    from vmsscli.model import Fault
+
+    inst.faults = [f for f in inst.faults if f.kind != "bad-model"]
+    image = scale_set.model.image
+    version = inst.image_version or image.exact_version
+    for failing in scale_set.failing_images:
+        if failing.version not in (version, image.version if not inst.image_version else ""):
+            continue
+        if failing.zones and inst.zone not in failing.zones:
+            continue
+        if failing.instance_ids and inst.id not in failing.instance_ids:
+            continue
+        inst.faults.append(
+            Fault(
+                kind="bad-model",
+                message=failing.message
+                or f"The application fails its health check on image version {failing.version}.",
+            )
+        )
+        return
 
 
 def rerun_extensions(scale_set: ScaleSet, inst: Instance) -> None:
@@ -116,31 +142,81 @@ def rerun_extensions(scale_set: ScaleSet, inst: Instance) -> None:
 
 
 def settle(state: State, now: datetime, only: str | None = None) -> None:
-    """Complete every operation due by `now` (or only the one with correlation id `only`),
-    in order of completion time."""
-    due = []
-    for _rg, _name, scale_set in state.scale_sets():
-        for inst in scale_set.instances:
-            op = inst.operation
-            if op is not None and op.completes <= now and only in (None, op.correlation_id):
-                due.append((inst.operation.completes, inst.id, scale_set, inst))
-    if not due:
-        return
-    due.sort(key=lambda item: (item[0], item[1]))
+    """Bring the world up to `now`: operations due complete, and rolling upgrades finish and
+    start batches, in order of time (or only the operation with correlation id `only`)."""
+    from vmsscli.domain import rolling
+
     finished: dict[str, datetime] = {}
-    for completes, _id, scale_set, inst in due:
-        assert inst.operation is not None
-        finished[inst.operation.correlation_id] = completes
-        complete(scale_set, inst)
+    while True:
+        moment = _next_moment(state, now, only)
+        if moment is None:
+            break
+        due = sorted(
+            (
+                (inst.id, scale_set, inst)
+                for _rg, _name, scale_set in state.scale_sets()
+                for inst in scale_set.instances
+                if _due(inst, moment, only) and inst.operation.completes == moment
+            ),
+            key=lambda item: item[0],
+        )
+        for _id, scale_set, inst in due:
+            assert inst.operation is not None
+            finished[inst.operation.correlation_id] = moment
+            complete(scale_set, inst)
+        if only is not None:
+            continue
+        for _rg, _name, scale_set in state.scale_sets():
+            if rolling.batch_done(scale_set):
+                rolling.finish_batch(state, scale_set, moment)
+            if rolling.next_event(scale_set) == moment:
+                rolling.start_batch(state, scale_set, moment)
+    owned = {
+        s.rolling_upgrade.correlation_id
+        for _rg, _name, s in state.scale_sets()
+        if s.rolling_upgrade is not None
+    }
     still_running = {
         inst.operation.correlation_id
         for _rg, _name, s in state.scale_sets()
         for inst in s.instances
         if inst.operation is not None
     }
-    for correlation_id, completes in sorted(finished.items(), key=lambda item: item[1]):
-        if correlation_id not in still_running:
-            activity.succeeded(state, correlation_id, completes)
+    for correlation_id, moment in sorted(finished.items(), key=lambda item: item[1]):
+        if correlation_id not in still_running and correlation_id not in owned:
+            activity.succeeded(state, correlation_id, moment)
+
+
+def _due(inst: Instance, now: datetime, only: str | None) -> bool:
+    op = inst.operation
+    return op is not None and op.completes <= now and only in (None, op.correlation_id)
+
+
+def _next_moment(state: State, now: datetime, only: str | None) -> datetime | None:
+    from vmsscli.domain import rolling
+
+    moments = []
+    for _rg, _name, scale_set in state.scale_sets():
+        moments += [
+            inst.operation.completes for inst in scale_set.instances if _due(inst, now, only)
+        ]
+        upcoming = rolling.next_event(scale_set) if only is None else None
+        if upcoming is not None and upcoming <= now:
+            moments.append(upcoming)
+    return min(moments) if moments else None
+
+
+def next_moment(state: State) -> datetime | None:
+    """When anything next happens by itself (an operation completing, a batch starting)."""
+    from vmsscli.domain import rolling
+
+    moments = []
+    for _rg, _name, scale_set in state.scale_sets():
+        moments += [i.operation.completes for i in scale_set.instances if i.operation]
+        upcoming = rolling.next_event(scale_set)
+        if upcoming is not None:
+            moments.append(upcoming)
+    return min(moments) if moments else None
 
 
 def pending_until(state: State, correlation_id: str) -> datetime | None:

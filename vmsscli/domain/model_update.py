@@ -1,0 +1,302 @@
+"""`vmss update` on a scale set: change the model and policies, then let the upgrade policy
+decide what happens to the instances.
+
+`--set/--add/--remove` edit the scale set as az prints it (generic_update); the edited object
+is read back into the model, field by field. Every model change bumps the model version, so
+instances built from an older one report `latestModelApplied: false`. Then, as Azure does:
+Manual changes nothing on existing instances; Automatic upgrades every affected instance at once;
+Rolling starts (or restarts) a rolling upgrade. An update with no change re-checks the instances
+against the model, which is how a cancelled rolling upgrade is restarted.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from vmsscli.domain import activity, operations, rolling
+from vmsscli.domain.fleet import LATEST_EXACT_VERSIONS, find_scale_set
+from vmsscli.domain.generic_update import apply_add, apply_remove, apply_set
+from vmsscli.domain.health import is_latest_model
+from vmsscli.errors import CLIError, ServiceError
+from vmsscli.model import Extension, RollingPolicy, ScaleSet, State
+from vmsscli.resource_ids import vmss_id
+
+ROLLING_FIELDS = {
+    "enableCrossZoneUpgrade": "enable_cross_zone_upgrade",
+    "maxBatchInstancePercent": "max_batch_instance_percent",
+    "maxSurge": "max_surge",
+    "maxUnhealthyInstancePercent": "max_unhealthy_instance_percent",
+    "maxUnhealthyUpgradedInstancePercent": "max_unhealthy_upgraded_instance_percent",
+    "pauseTimeBetweenBatches": "pause_time_between_batches",
+    "prioritizeUnhealthyInstances": "prioritize_unhealthy_instances",
+    "rollbackFailedInstancesOnPolicyBreach": "rollback_failed_instances_on_policy_breach",
+}
+# Paths of the printed scale set that vmsscli reads back into the model (prefixes).
+MODELED = (
+    "upgradePolicy.mode",
+    "upgradePolicy.rollingUpgradePolicy",
+    "virtualMachineProfile.storageProfile.imageReference",
+    "virtualMachineProfile.storageProfile.osDisk.diskSizeGB",
+    "virtualMachineProfile.storageProfile.osDisk.managedDisk.storageAccountType",
+    "virtualMachineProfile.extensionProfile",
+    "virtualMachineProfile.osProfile.adminUsername",
+    "virtualMachineProfile.osProfile.computerNamePrefix",
+    "virtualMachineProfile.networkProfile.healthProbe",
+    "sku.name",
+    "sku.capacity",
+    "tags",
+    "scaleInPolicy",
+)
+
+
+@dataclass
+class Edits:
+    """What one `vmss update` asks for, besides the generic edits' order (set, add, remove)."""
+
+    sets: list[str] = field(default_factory=list)
+    adds: list[list[str]] = field(default_factory=list)
+    removes: list[list[str]] = field(default_factory=list)
+    force_string: bool = False
+    mode: str | None = None
+    rolling: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    rg: str
+    name: str
+    scale_set: ScaleSet
+    correlation_id: str = ""
+    capacity: int | None = None
+
+
+def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_leaves(item, f"{prefix}.{key}" if prefix else key))
+        return out
+    if isinstance(value, list) and value:
+        out = {}
+        for index, item in enumerate(value):
+            out.update(_leaves(item, f"{prefix}[{index}]"))
+        return out
+    return {prefix: value}
+
+
+def _dig(doc: dict[str, Any], *path: str) -> Any:
+    current: Any = doc
+    for part in path:
+        if not isinstance(current, dict) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _invalid(path: str, value: Any) -> ServiceError:
+    return ServiceError(
+        "InvalidParameter", f"The value {value!r} of parameter '{path}' is not valid.", target=path
+    )
+
+
+def _read_back(scale_set: ScaleSet, before: dict[str, Any], doc: dict[str, Any]) -> int | None:
+    """Apply the edited printed object to the model; returns a new capacity if one was set."""
+    changed = {
+        path for path, value in _leaves(doc).items() if _leaves(before).get(path, object()) != value
+    }
+    changed |= {path for path in _leaves(before) if path not in _leaves(doc)}
+    unmodeled = sorted(
+        p for p in changed if p.split(".")[0].split("[")[0] in before and not p.startswith(MODELED)
+    )
+    if unmodeled:
+        raise CLIError(
+            f"vmsscli does not simulate changes to {', '.join(unmodeled)}. It reads "
+            f"back: {', '.join(MODELED)}."
+        )
+    model = scale_set.model
+    mode = _dig(doc, "upgradePolicy", "mode")
+    canonical = {m.lower(): m for m in ("Automatic", "Manual", "Rolling")}
+    if not isinstance(mode, str) or mode.lower() not in canonical:
+        raise _invalid("upgradePolicy.mode", mode)
+    scale_set.upgrade_policy.mode = canonical[mode.lower()]  # type: ignore[assignment]
+    policy = _dig(doc, "upgradePolicy", "rollingUpgradePolicy")
+    if policy is not None:
+        scale_set.upgrade_policy.rolling = _rolling_policy(policy)
+    image = _dig(doc, "virtualMachineProfile", "storageProfile", "imageReference") or {}
+    old_version = model.image.version
+    for key in ("publisher", "offer", "sku", "version"):
+        if key in image:
+            setattr(model.image, key, str(image[key]))
+    if model.image.version != old_version or "sku" in {p.split(".")[-1] for p in changed}:
+        model.image.exact_version = (
+            model.image.version
+            if model.image.version != "latest"
+            else LATEST_EXACT_VERSIONS.get(model.image.sku, model.image.exact_version)
+        )
+    size = _dig(doc, "virtualMachineProfile", "storageProfile", "osDisk", "diskSizeGB")
+    if size is not None:
+        if not isinstance(size, int) or size < 1:
+            raise _invalid("virtualMachineProfile.storageProfile.osDisk.diskSizeGB", size)
+        model.os_disk_size_gb = size
+    disk = _dig(
+        doc,
+        "virtualMachineProfile",
+        "storageProfile",
+        "osDisk",
+        "managedDisk",
+        "storageAccountType",
+    )
+    if disk is not None:
+        model.storage_account_type = str(disk)
+    admin = _dig(doc, "virtualMachineProfile", "osProfile", "adminUsername")
+    if admin is not None:
+        model.admin_username = str(admin)
+    prefix = _dig(doc, "virtualMachineProfile", "osProfile", "computerNamePrefix")
+    if prefix is not None:
+        model.computer_name_prefix = str(prefix)
+    probe = _dig(doc, "virtualMachineProfile", "networkProfile", "healthProbe", "id")
+    model.health_probe = str(probe).rstrip("/").split("/")[-1] if probe else ""
+    extensions = _dig(doc, "virtualMachineProfile", "extensionProfile", "extensions")
+    model.extensions = [_extension(item) for item in (extensions or [])]
+    sku = _dig(doc, "sku", "name")
+    if sku:
+        scale_set.vm_sku = str(sku)
+    tags = doc.get("tags") or {}
+    scale_set.tags = {str(k): str(v) for k, v in tags.items()}
+    rules = _dig(doc, "scaleInPolicy", "rules")
+    if rules is not None:
+        allowed = {"Default", "OldestVM", "NewestVM"}
+        if not isinstance(rules, list) or not set(rules) <= allowed:
+            raise _invalid("scaleInPolicy.rules", rules)
+        scale_set.scale_in_policy = list(rules)
+    capacity = _dig(doc, "sku", "capacity")
+    if capacity != _dig(before, "sku", "capacity"):
+        if not isinstance(capacity, int):
+            raise _invalid("sku.capacity", capacity)
+        return capacity
+    return None
+
+
+def _rolling_policy(raw: Any) -> RollingPolicy:
+    from pydantic import ValidationError
+
+    if not isinstance(raw, dict):
+        raise _invalid("upgradePolicy.rollingUpgradePolicy", raw)
+    values = {}
+    for key, value in raw.items():
+        if key not in ROLLING_FIELDS:
+            raise _invalid(f"upgradePolicy.rollingUpgradePolicy.{key}", value)
+        values[ROLLING_FIELDS[key]] = value
+    try:
+        policy = RollingPolicy.model_validate(values)
+        from vmsscli.durations import parse_duration
+
+        parse_duration(policy.pause_time_between_batches)
+    except (ValidationError, ValueError):
+        raise _invalid("upgradePolicy.rollingUpgradePolicy", raw) from None
+    return policy
+
+
+def _extension(item: Any) -> Extension:
+    if not isinstance(item, dict) or not all(k in item for k in ("name", "publisher", "type")):
+        raise _invalid("virtualMachineProfile.extensionProfile.extensions", item)
+    return Extension(
+        name=str(item["name"]),
+        publisher=str(item["publisher"]),
+        type=str(item["type"]),
+        type_handler_version=str(item.get("typeHandlerVersion", "1.0")),
+        auto_upgrade_minor_version=bool(item.get("autoUpgradeMinorVersion", True)),
+        settings=dict(item.get("settings") or {}),
+    )
+
+
+def update(
+    state: State, rg: str, name: str, edits: Edits, now: datetime, *, command: str = ""
+) -> Outcome:
+    from vmsscli.views import vmss_view
+
+    rg_key, key, scale_set = find_scale_set(state, rg, name)
+    before = vmss_view(state.subscription_id, rg_key, key, scale_set)
+    doc = copy.deepcopy(before)
+    for assignment in edits.sets:
+        apply_set(doc, assignment, edits.force_string)
+    for path, *values in edits.adds:
+        apply_add(doc, path, values, edits.force_string)
+    for path, *index in edits.removes:
+        apply_remove(doc, path, index[0] if index else None)
+    old_model = scale_set.model.model_copy(deep=True)
+    capacity = _read_back(scale_set, before, doc)
+    if edits.mode is not None:
+        scale_set.upgrade_policy.mode = edits.mode  # type: ignore[assignment]
+    if edits.rolling:
+        current = scale_set.upgrade_policy.rolling or RollingPolicy()
+        scale_set.upgrade_policy.rolling = current.model_copy(update=edits.rolling)
+    if scale_set.upgrade_policy.mode == "Rolling":
+        if not scale_set.model.has_health_monitoring:
+            raise ServiceError("BadRequest", rolling.NO_HEALTH)
+        if scale_set.upgrade_policy.rolling is None:
+            scale_set.upgrade_policy.rolling = RollingPolicy()
+    if scale_set.model.model_dump(exclude={"version"}) != old_model.model_dump(exclude={"version"}):
+        for inst in scale_set.instances:
+            if inst.model_version == old_model.version and not inst.image_version:
+                inst.image_version = old_model.image.exact_version
+        scale_set.model.version = old_model.version + 1
+    resource_id = vmss_id(state.subscription_id, rg_key, key)
+    activity.completed(
+        state,
+        now=now,
+        operation="Microsoft.Compute/virtualMachineScaleSets/write",
+        resource_id=resource_id,
+        command=command,
+        detail=f"model version {scale_set.model.version}",
+    )
+    outcome = Outcome(rg=rg_key, name=key, scale_set=scale_set, capacity=capacity)
+    outcome.correlation_id = recheck(state, scale_set, resource_id, now, command=command)
+    return outcome
+
+
+def recheck(
+    state: State, scale_set: ScaleSet, resource_id: str, now: datetime, *, command: str = ""
+) -> str:
+    """Bring instances to the model as the upgrade policy says; the correlation id to wait on
+    for Automatic ('' when nothing runs)."""
+    behind = [
+        i
+        for i in scale_set.instances
+        if not is_latest_model(scale_set, i) and i.provisioning_state != "Deleting"
+    ]
+    mode = scale_set.upgrade_policy.mode
+    if not behind or mode == "Manual":
+        return ""
+    if mode == "Rolling":
+        current = scale_set.rolling_upgrade
+        if (
+            current is None
+            or current.status != "RollingForward"
+            or current.target_version != scale_set.model.version
+        ):
+            rolling.start(state, scale_set, resource_id, now, command=command)
+        return ""
+    targets = [
+        i
+        for i in behind
+        if i.operation is None and not (i.protection is not None and i.protection.scale_set_actions)
+    ]
+    skipped = [
+        (i.id, "protectFromScaleSetActions")
+        for i in behind
+        if i.protection is not None and i.protection.scale_set_actions
+    ]
+    return operations.launch(
+        state,
+        name="upgrade",
+        azure_operation="Microsoft.Compute/virtualMachineScaleSets/write",
+        resource_id=resource_id,
+        targets=targets,
+        now=now,
+        skipped=skipped,
+        command=command,
+    )
