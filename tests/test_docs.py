@@ -69,3 +69,33 @@ def test_every_command_has_a_description_and_an_example_in_its_help():
         assert "\nExamples\n" in result.stdout, path
         for _description, example in cmd.examples:
             assert example.startswith("vmss " + " ".join(path)), (path, example)
+
+
+def test_the_worked_rolling_upgrade_example_prints_what_its_comments_say(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    from conftest import vmss_executable
+
+    text = (REPO / "docs" / "semantics.md").read_text()
+    block = text.split("A worked example, pasteable into a shell")[1]
+    script = re.search(r"```sh\n(.*?)```", block, flags=re.S).group(1)
+    script = script.replace("/tmp/rehearsal.json", str(tmp_path / "rehearsal.json"))
+    lines = script.replace("\\\n", " ").splitlines()
+    expected = []
+    for line in lines:
+        if "get-latest" in line and "#" in line:
+            expected.append(line.split("#", 1)[1].strip())
+    program = "\n".join(
+        line.split("#", 1)[0] + (" | tr '\\n' ' '; echo" if "get-latest" in line else "")
+        for line in lines
+    )
+    env = {
+        **__import__("os").environ,
+        "PATH": f"{Path(vmss_executable()).parent}:{__import__('os').environ['PATH']}",
+    }
+    out = subprocess.run(
+        ["bash", "-e", "-c", program], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert [line.strip() for line in out.stdout.splitlines()] == expected
