@@ -144,8 +144,6 @@ def rerun_extensions(scale_set: ScaleSet, inst: Instance) -> None:
 def settle(state: State, now: datetime, only: str | None = None) -> None:
     """Bring the world up to `now`: operations due complete, and rolling upgrades finish and
     start batches, in order of time (or only the operation with correlation id `only`)."""
-    from vmsscli.domain import rolling
-
     finished: dict[str, datetime] = {}
     while True:
         moment = _next_moment(state, now, only)
@@ -167,6 +165,10 @@ def settle(state: State, now: datetime, only: str | None = None) -> None:
         if only is not None:
             continue
         for _rg, _name, scale_set in state.scale_sets():
+            if not _rolling(scale_set):
+                continue
+            from vmsscli.domain import rolling
+
             if rolling.batch_done(scale_set):
                 rolling.finish_batch(state, scale_set, moment)
             if rolling.next_event(scale_set) == moment:
@@ -192,15 +194,23 @@ def _due(inst: Instance, now: datetime, only: str | None) -> bool:
     return op is not None and op.completes <= now and only in (None, op.correlation_id)
 
 
-def _next_moment(state: State, now: datetime, only: str | None) -> datetime | None:
-    from vmsscli.domain import rolling
+def _rolling(scale_set: ScaleSet) -> bool:
+    """Whether a rolling upgrade is under way (checked before importing the machinery)."""
+    upgrade = scale_set.rolling_upgrade
+    return upgrade is not None and upgrade.status == "RollingForward"
 
+
+def _next_moment(state: State, now: datetime, only: str | None) -> datetime | None:
     moments = []
     for _rg, _name, scale_set in state.scale_sets():
         moments += [
             inst.operation.completes for inst in scale_set.instances if _due(inst, now, only)
         ]
-        upcoming = rolling.next_event(scale_set) if only is None else None
+        upcoming = None
+        if only is None and _rolling(scale_set):
+            from vmsscli.domain import rolling
+
+            upcoming = rolling.next_event(scale_set)
         if upcoming is not None and upcoming <= now:
             moments.append(upcoming)
     return min(moments) if moments else None
@@ -208,14 +218,15 @@ def _next_moment(state: State, now: datetime, only: str | None) -> datetime | No
 
 def next_moment(state: State) -> datetime | None:
     """When anything next happens by itself (an operation completing, a batch starting)."""
-    from vmsscli.domain import rolling
-
     moments = []
     for _rg, _name, scale_set in state.scale_sets():
         moments += [i.operation.completes for i in scale_set.instances if i.operation]
-        upcoming = rolling.next_event(scale_set)
-        if upcoming is not None:
-            moments.append(upcoming)
+        if _rolling(scale_set):
+            from vmsscli.domain import rolling
+
+            upcoming = rolling.next_event(scale_set)
+            if upcoming is not None:
+                moments.append(upcoming)
     return min(moments) if moments else None
 
 
