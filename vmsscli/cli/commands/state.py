@@ -120,3 +120,124 @@ def register(app: typer.Typer) -> None:
         target = Store(Path(dst))
         target.replace(state)
         context.emit(summary(target.path, state))
+
+    @command(
+        group,
+        "import",
+        examples=[
+            (
+                "Rehearse against a copy of a production scale set: save what az prints, then "
+                "import it.",
+                "vmss state import --vmss show.json --instances instances.json "
+                "--instance-views views.json",
+            ),
+            (
+                "Import into another resource group and name (the saved files are from "
+                "rg-prod/web-vmss).",
+                "vmss state import --vmss show.json --instances instances.json -g rg-rehearsal "
+                "-n web-copy",
+            ),
+            (
+                "Import from az's output piped in (one of the files may be '-').",
+                "vmss state import --vmss - --instances instances.json < show.json",
+            ),
+        ],
+    )
+    def import_(
+        vmss: Annotated[
+            str,
+            typer.Option(
+                "--vmss",
+                help="File with the output of 'az vmss show -g RG -n NAME -o json' "
+                "('-': standard input).",
+            ),
+        ],
+        instances: Annotated[
+            str,
+            typer.Option(
+                "--instances",
+                help="File with the output of 'az vmss list-instances -g RG -n NAME "
+                "[--expand instanceView] -o json'.",
+            ),
+        ],
+        instance_views: Annotated[
+            str | None,
+            typer.Option(
+                "--instance-views",
+                help='File with the output of "az vmss get-instance-view -g RG -n NAME '
+                "--instance-id '*' -o json\": power states, health, extension statuses.",
+            ),
+        ] = None,
+        resource_group: Annotated[
+            str | None,
+            typer.Option(
+                "--resource-group",
+                "-g",
+                help="Resource group to import into. Default: the one in the --vmss file.",
+            ),
+        ] = None,
+        name: Annotated[
+            str | None,
+            typer.Option(
+                "--name", "-n", help="Scale set name to import as. Default: the one in --vmss."
+            ),
+        ] = None,
+    ) -> None:
+        """Import a real scale set from what az prints, to rehearse against a copy of it.
+
+        Builds the scale set from the outputs of 'az vmss show', 'az vmss list-instances' and,
+        optionally, "az vmss get-instance-view --instance-id '*'" (without it every instance
+        is running and healthy), and puts it into the state file. A scale set of the same name
+        is replaced; other scale sets and resource groups are left unchanged. Prints what was
+        imported; whatever could not be imported is listed in 'notImported' and as warnings.
+        See docs/import.md.
+        """
+        import sys
+
+        from vmsscli.errors import CLIError
+        from vmsscli.importer import import_scale_set, merge, parse_json
+
+        files = [("--vmss", vmss), ("--instances", instances)]
+        if instance_views is not None:
+            files.append(("--instance-views", instance_views))
+        if sum(1 for _flag, path in files if path == "-") > 1:
+            raise CLIError("Only one of --vmss, --instances and --instance-views can be '-'.")
+        parsed = []
+        for flag, path in files:
+            if path == "-":
+                raw = sys.stdin.buffer.read()
+                what = f"{flag} (standard input)"
+            else:
+                what = f"{flag} file '{path}'"
+                try:
+                    raw = Path(path).expanduser().read_bytes()
+                except FileNotFoundError:
+                    raise CLIError(f"{what} does not exist.") from None
+                except IsADirectoryError:
+                    raise CLIError(f"{what} is a directory.") from None
+                except OSError as exc:
+                    raise CLIError(f"Cannot read {what}: {exc.strerror}.") from None
+            parsed.append(parse_json(raw, what))
+        imported = import_scale_set(*parsed, resource_group=resource_group, name=name)
+        with context.write_state((imported.resource_group, imported.name)) as state:
+            rg, stored_name, replaced = merge(state, imported)
+        if replaced:
+            context.warn(
+                f"Replaced scale set '{stored_name}' in resource group '{rg}' with the imported "
+                "one; the other scale sets and resource groups are unchanged."
+            )
+        for note in imported.not_imported:
+            context.warn(f"Not imported: {note}")
+        scale_set = imported.scale_set
+        context.emit(
+            {
+                "instanceViews": imported.instance_views,
+                "instances": scale_set.capacity,
+                "location": scale_set.location,
+                "name": stored_name,
+                "notImported": imported.not_imported,
+                "path": str(context.store().path),
+                "replaced": replaced,
+                "resourceGroup": rg,
+            }
+        )
