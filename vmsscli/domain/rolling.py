@@ -50,6 +50,15 @@ def _percent(count: int, total: int) -> int:
     return round(100 * count / total) if total else 0
 
 
+def _exceeds(count: int, total: int, limit: int) -> bool:
+    """More than `limit` percent, compared exactly (1 of 8 is more than 12%)."""
+    return count * 100 > limit * total
+
+
+def unhealthy_count(scale_set: ScaleSet) -> int:
+    return sum(1 for i in scale_set.instances if effective_health(scale_set, i) == "unhealthy")
+
+
 def plan_batches(scale_set: ScaleSet, targets: list[Instance]) -> list[list[int]]:
     """Batches of instance ids, in the order they will be upgraded."""
     policy = _policy(scale_set)
@@ -79,8 +88,7 @@ def plan_batches(scale_set: ScaleSet, targets: list[Instance]) -> list[list[int]
 
 
 def unhealthy_percent(scale_set: ScaleSet) -> int:
-    unhealthy = sum(1 for i in scale_set.instances if effective_health(scale_set, i) == "unhealthy")
-    return _percent(unhealthy, len(scale_set.instances))
+    return _percent(unhealthy_count(scale_set), len(scale_set.instances))
 
 
 def start(
@@ -131,7 +139,9 @@ def start(
     scale_set.rolling_upgrade = upgrade
     policy = _policy(scale_set)
     before = unhealthy_percent(scale_set)
-    if before > policy.max_unhealthy_instance_percent:
+    if _exceeds(
+        unhealthy_count(scale_set), len(scale_set.instances), policy.max_unhealthy_instance_percent
+    ):
         _fault(
             state,
             scale_set,
@@ -261,7 +271,7 @@ def _after_batch(
         f"batch {upgrade.batch + 1} of {len(upgrade.batches)} done: "
         f"{len(batch_ids) - len(failed_here)} healthy, {len(failed_here)} unhealthy",
     )
-    if upgraded_percent > policy.max_unhealthy_upgraded_instance_percent:
+    if _exceeds(upgraded_unhealthy, total, policy.max_unhealthy_upgraded_instance_percent):
         _fault(
             state,
             scale_set,
@@ -275,7 +285,9 @@ def _after_batch(
             "upgrade policy.",
         )
         return
-    if overall > policy.max_unhealthy_instance_percent:
+    if _exceeds(
+        unhealthy_count(scale_set), len(scale_set.instances), policy.max_unhealthy_instance_percent
+    ):
         _fault(
             state,
             scale_set,

@@ -68,6 +68,7 @@ def register(app: typer.Typer) -> None:
     @command(
         group,
         "start",
+        what_if=True,
         examples=[
             (
                 "Start a rolling upgrade of the instances that are not on the latest model.",
@@ -103,7 +104,8 @@ def register(app: typer.Typer) -> None:
                 context.now(state),
                 command=context.command_line(),
             )
-            if not no_wait and not watch:
+            # On a terminal, --watch follows the upgrade live instead of waiting silently.
+            if not no_wait and not (watch and _on_terminal()):
                 run_to_end(state, scale_set)
         if watch:
             _watch(rg, vmss)
@@ -149,6 +151,7 @@ def register(app: typer.Typer) -> None:
     @command(
         group,
         "cancel",
+        what_if=True,
         examples=[
             (
                 "Cancel the current rolling upgrade (it stops after the batch in flight).",
@@ -177,6 +180,12 @@ def register(app: typer.Typer) -> None:
             rolling.cancel(state, scale_set, context.now(state))
             if not no_wait:
                 run_to_end(state, scale_set)
+
+
+def _on_terminal() -> bool:
+    import sys
+
+    return sys.stdout.isatty()
 
 
 def _watch(rg: str, name: str) -> None:
