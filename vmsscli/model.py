@@ -139,6 +139,9 @@ class Guest(Strict):
     removed_files: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     canned: list[CannedOutput] = Field(default_factory=list)
+    # Spool folders -> the host their files are forwarded to: the files stay while that host
+    # cannot be reached (a network-blocked fault) and are gone (forwarded) once it can.
+    queues: dict[str, str] = Field(default_factory=dict)
 
 
 class VmModel(Strict):
@@ -209,9 +212,13 @@ class Fault(Strict):
     application health extension) fail when they run while it holds.
     `bad-model`: the model version the instance runs fails its health check (see
     `ScaleSet.failing_images`); only moving the instance to another model clears it.
+    `stuck-provisioning`: the instance stays in provisioning state Updating (takes no traffic)
+    whatever completes on it, until a reimage (or deleting it).
     """
 
-    kind: Literal["stale-process", "disk-full", "network-blocked", "bad-model"]
+    kind: Literal[
+        "stale-process", "disk-full", "network-blocked", "bad-model", "stuck-provisioning"
+    ]
     host: str = ""
     message: str = ""
 
@@ -474,6 +481,26 @@ class ActivityEntry(Strict):
     correlation_id: str = ""
 
 
+class Baseline(Strict):
+    """A scale set as an exercise found it: what was serving, on which image."""
+
+    serving: list[int] = Field(default_factory=list)
+    instances: list[int] = Field(default_factory=list)
+    image_version: str = ""
+
+
+class ExerciseRun(Strict):
+    """The exercise under way in this state file (`vmss exercise start`)."""
+
+    name: str
+    started: Moment
+    # Activity-log entries before this index were there before the exercise began.
+    log_start: int = Field(default=0, ge=0)
+    hints_shown: int = Field(default=0, ge=0)
+    # Keyed "resource-group/scale-set".
+    baseline: dict[str, Baseline] = Field(default_factory=dict)
+
+
 class State(Strict):
     schema_version: int = SCHEMA_VERSION
     subscription_id: str = DEFAULT_SUBSCRIPTION
@@ -481,6 +508,7 @@ class State(Strict):
     durations: Durations = Field(default_factory=Durations)
     resource_groups: dict[str, ResourceGroup] = Field(default_factory=dict)
     activity_log: list[ActivityEntry] = Field(default_factory=list)
+    exercise: ExerciseRun | None = None
 
     def scale_sets(self):
         """Every (resource group name, scale set name, scale set), in file order."""

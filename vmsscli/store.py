@@ -132,23 +132,26 @@ def validate(data: dict[str, Any], path: Path) -> State:
     try:
         return State.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        first = errors[0]
-        where = _format_location(first["loc"])
-        message = first["msg"]
-        if first["type"] in ("value_error", "assertion_error"):
-            message = message.removeprefix("Value error, ")
-        got = ""
-        if "input" in first and first["type"] not in ("missing", "value_error", "extra_forbidden"):
-            got = f" (got {first['input']!r})"
-        more = (
-            f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-            if len(errors) > 1
-            else ""
-        )
-        raise StateFileError(
-            f"State file '{path}' is invalid at {where}: {message}{got}{more}."
-        ) from None
+        raise StateFileError(f"State file '{path}' is invalid at {describe(exc)}.") from None
+
+
+def describe(exc: Any) -> str:
+    """A pydantic ValidationError as one phrase: where, what, and how many more problems."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    where = _format_location(first["loc"])
+    message = first["msg"]
+    if first["type"] in ("value_error", "assertion_error"):
+        message = message.removeprefix("Value error, ")
+    got = ""
+    if "input" in first and first["type"] not in ("missing", "value_error", "extra_forbidden"):
+        got = f" (got {first['input']!r})"
+    more = (
+        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        if len(errors) > 1
+        else ""
+    )
+    return f"{where}: {message}{got}{more}"
 
 
 # A scale set a command works on, as (resource group, name); the other scale sets in the file

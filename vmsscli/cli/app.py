@@ -39,6 +39,10 @@ MODULES: dict[str, str] = {
     "state": "vmsscli.cli.commands.state",
     "completion": "vmsscli.cli.commands.completion",
     "run-command": "vmsscli.cli.commands.run_command",
+    "fault": "vmsscli.cli.commands.fault",
+    "scenario": "vmsscli.cli.commands.scenario",
+    "exercise": "vmsscli.cli.commands.scenario",
+    "rehearse": "vmsscli.cli.commands.rehearse",
 }
 
 ROOT_HELP = (
@@ -64,6 +68,7 @@ def command(
     examples: list[tuple[str, str]],
     optional_value: tuple[str, ...] = (),
     missing: str = "argparse",
+    what_if: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register an az-style command: its examples feed `--help` and usage errors.
 
@@ -79,13 +84,23 @@ def command(
             "examples": examples,
             "optional_value": frozenset(optional_value),
             "missing_style": missing,
+            "what_if": what_if,
         },
     )
     return app.command(name, cls=cls, context_settings={"help_option_names": []})
 
 
 _only: tuple[typer.Typer, str] | None = None
-GROUPS = ("state", "clock", "activity-log", "run-command", "rolling-upgrade")
+GROUPS = (
+    "state",
+    "clock",
+    "activity-log",
+    "run-command",
+    "rolling-upgrade",
+    "fault",
+    "scenario",
+    "exercise",
+)
 
 
 def build_app(argv: list[str] | None = None) -> typer.Typer:

@@ -93,6 +93,7 @@ def apply_global(name: str, value: str | None, command_path: str) -> None:
                 recommendations=did_you_mean(fmt, list(FORMATS)),
             )
         inv.output = fmt
+        inv.output_given = True
     elif name == "--query":
         assert value is not None
         from vmsscli.output import compile_query
@@ -126,12 +127,18 @@ class AzCommand(TyperCommand):
     # "argparse": missing required arguments are a usage error (exit 2), as in az's custom
     # commands; "aaz": az's generated commands report the first one as a field error (exit 1).
     missing_style: str = "argparse"
+    # Whether the command takes --what-if (every command that changes the state does).
+    what_if: bool = False
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
             if any(tok in ("-h", "--help") for tok in args[: _end(args)]):
                 sys.stdout.write(self.get_help(ctx) + "\n")
                 raise typer.Exit(0)
+            if self.what_if and WHAT_IF in args[: _end(args)]:
+                context.current.what_if = True
+                end = _end(args)
+                args = [a for a in args[:end] if a != WHAT_IF] + args[end:]
             translated = self.translate(ctx, args)
             _check_verbosity(context.current)
             return super().parse_args(ctx, translated)
@@ -277,6 +284,13 @@ def _summary(text: str | None) -> str:
     return (text or "").strip().split("\n\n")[0].replace("\n", " ")
 
 
+WHAT_IF = "--what-if"
+WHAT_IF_HELP = (
+    "Show which instances would be affected or skipped and the serving capacity afterwards; "
+    "change nothing."
+)
+
+
 def format_command_help(path: str, command: AzCommand) -> str:
     lines = ["", "Command", f"    {path} : {_summary(command.help)}"]
     details = (command.help or "").strip().split("\n\n")[1:]
@@ -291,6 +305,8 @@ def format_command_help(path: str, command: AzCommand) -> str:
             rows.append((" ".join(param.opts) + marker, param.help or ""))
         elif isinstance(param, TyperArgument):
             rows.append((param.name.upper(), getattr(param, "help", "") or ""))
+    if command.what_if:
+        rows.append((WHAT_IF, WHAT_IF_HELP))
     if rows:
         lines += ["", "Arguments"] + _wrap_rows(rows)
     lines += ["", "Global Arguments"] + _wrap_rows(
@@ -400,6 +416,9 @@ def run(group: AzGroup, argv: list[str], prog_name: str, extra: dict[str, Any]) 
             sys.stdout.flush()
     except typer.Exit as exc:
         return exc.exit_code
+    except WhatIfReport as done:
+        done.show()
+        return 0
     except VmssError as exc:
         report(exc)
         return exc.exit_code
@@ -421,6 +440,13 @@ def run(group: AzGroup, argv: list[str], prog_name: str, extra: dict[str, Any]) 
             CLIError(f"The command failed with an unexpected error: {type(exc).__name__}: {exc}")
         )
         return 1
+
+
+class WhatIfReport(Exception):
+    """Raised after a --what-if run: the command's effect, to print instead of its result."""
+
+    def show(self) -> None:
+        raise NotImplementedError
 
 
 def _check_verbosity(inv: context.Invocation) -> None:

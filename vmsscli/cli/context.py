@@ -17,10 +17,14 @@ from vmsscli.output import Transformer
 @dataclass
 class Invocation:
     output: str = "json"
+    # Whether -o or $VMSSCLI_OUTPUT chose the format (vmsscli's own reports print text else).
+    output_given: bool = False
     query_text: str | None = None
     query: Any = None
     state: str | None = None
     only_show_errors: bool = False
+    # --what-if: run the command on the state in memory, report its effect, save nothing.
+    what_if: bool = False
     verbose: bool = False
     debug: bool = False
     argv: list[str] = field(default_factory=list)
@@ -33,7 +37,8 @@ current = Invocation()
 def reset(argv: list[str]) -> Invocation:
     """Fresh globals for one run (tests run many invocations in one process)."""
     global current
-    current = Invocation(output=os.environ.get("VMSSCLI_OUTPUT", "json").lower(), argv=argv)
+    chosen = os.environ.get("VMSSCLI_OUTPUT")
+    current = Invocation(output=(chosen or "json").lower(), output_given=bool(chosen), argv=argv)
     return current
 
 
@@ -90,7 +95,15 @@ def write_state(focus: tuple[str, str] | None = None):
 
     with store().transaction(focus) as state:
         settle(state, now(state))
+        if not current.what_if:
+            yield state
+            return
+        from vmsscli.cli.what_if import WhatIf
+
+        before = state.model_copy(deep=True)
         yield state
+        # Leaving by an exception: the transaction saves nothing.
+        raise WhatIf(before, state)
 
 
 def _note_created(path) -> None:

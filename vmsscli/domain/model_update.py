@@ -251,7 +251,8 @@ def update(
         operation="Microsoft.Compute/virtualMachineScaleSets/write",
         resource_id=resource_id,
         command=command,
-        detail=f"model version {scale_set.model.version}",
+        detail=f"model version {scale_set.model.version}, image version "
+        f"{scale_set.model.image.version}",
     )
     outcome = Outcome(rg=rg_key, name=key, scale_set=scale_set, capacity=capacity)
     outcome.correlation_id = recheck(state, scale_set, resource_id, now, command=command)

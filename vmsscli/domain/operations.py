@@ -38,7 +38,7 @@ TRANSITIONS: dict[str, tuple[str | None, str]] = {
 REPAIRS: dict[str, tuple[str, ...]] = {
     "start": ("stale-process",),
     "restart": ("stale-process",),
-    "reimage": ("stale-process", "disk-full"),
+    "reimage": ("stale-process", "disk-full", "stuck-provisioning"),
     "upgrade": ("stale-process",),
 }
 
@@ -88,6 +88,8 @@ def complete(scale_set: ScaleSet, inst: Instance) -> None:
     if name in ("reimage", "create"):
         rerun_extensions(scale_set, inst)
         inst.guest = Guest()
+    if any(fault.kind == "stuck-provisioning" for fault in inst.faults):
+        inst.provisioning_state = "Updating"
 
 
 def apply_latest_model(scale_set: ScaleSet, inst: Instance) -> None:
@@ -265,6 +267,7 @@ def launch(
     now: datetime,
     skipped: list[tuple[int, str]] | None = None,
     command: str = "",
+    detail: str = "",
 ) -> str:
     """Log the Started event of a request and start its operation on every target; a request
     with nothing to do succeeds at once. Returns the correlation id to wait on."""
@@ -277,6 +280,7 @@ def launch(
         instance_ids=[str(i.id) for i in targets],
         skipped=[(str(i), why) for i, why in (skipped or [])],
         command=command,
+        detail=detail,
     )
     duration = state.durations.of(name)
     for inst in targets:

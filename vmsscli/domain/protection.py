@@ -61,5 +61,9 @@ def set_protection(
         resource_id=resource,
         instance_ids=[str(inst.id)],
         command=command,
+        detail=(
+            f"protectFromScaleIn={str(inst.protection.scale_in).lower()}, "
+            f"protectFromScaleSetActions={str(inst.protection.scale_set_actions).lower()}"
+        ),
     )
     return rg_key, key, inst

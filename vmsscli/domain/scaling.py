@@ -93,6 +93,8 @@ def scale(
         targets=targets,
         now=now,
         command=command,
+        detail=f"{'scale-in' if name_of_op == 'delete' else 'scale-out'}: capacity {current} "
+        f"to {capacity}",
     )
     return Outcome(
         scale_set=scale_set,

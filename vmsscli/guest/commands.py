@@ -357,6 +357,8 @@ def ls(shell: Shell, args: list[str], stdin: str) -> Result:
             continue
         if len(targets) > 1:
             out.append(f"{path}:")
+        if "a" not in flags and "A" not in flags:
+            children = [child for child in children if not child.startswith(".")]
         for child in children:
             full = prefix + child
             out.append(_ls_entry(shell, full, child, "l" in flags))

@@ -223,6 +223,7 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
                 f"{view.app_service}[812]: request queue full (1024 pending); "
                 "health check timed out",
             ]
+    _drain_queues(view, layers)
     if inst.vm_agent != "ready":
         agent = view.services[
             "walinuxagent" if model.os_type == "Linux" else "WindowsAzureGuestAgent"
@@ -234,6 +235,19 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
             "Failed with result 'exit-code'.",
         ]
     return view
+
+
+def _drain_queues(view: GuestView, layers: list[Guest]) -> None:
+    """A spool folder keeps its files only while its upstream host is unreachable (hidden
+    files, such as a `.keep` that makes the folder exist, stay)."""
+    for layer in layers:
+        for folder, host in layer.queues.items():
+            if host in view.blocked_hosts or "*" in view.blocked_hosts:
+                continue
+            prefix = folder.rstrip("/") + "/"
+            for path in [p for p in view.files if p.startswith(prefix)]:
+                if not path.rsplit("/", 1)[-1].startswith("."):
+                    del view.files[path]
 
 
 class GuestChanges:

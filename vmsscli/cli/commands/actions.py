@@ -94,6 +94,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "restart",
+        what_if=True,
         examples=[
             ("Restart all VMs in a VMSS.", "vmss restart -g MyResourceGroup -n MyScaleSet"),
             (
@@ -118,6 +119,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "start",
+        what_if=True,
         examples=[
             ("Start all instances of a scale set.", "vmss start -g MyResourceGroup -n MyScaleSet"),
             (
@@ -141,6 +143,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "stop",
+        what_if=True,
         examples=[
             ("Power off all VMs in a VMSS.", "vmss stop -g MyResourceGroup -n MyScaleSet"),
             (
@@ -169,6 +172,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "deallocate",
+        what_if=True,
         examples=[
             ("Deallocate all VMs in a VMSS.", "vmss deallocate -g MyResourceGroup -n MyScaleSet"),
             (
@@ -204,6 +208,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "reimage",
+        what_if=True,
         examples=[
             (
                 "Reimage all instances of a scale set.",
@@ -256,6 +261,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "delete-instances",
+        what_if=True,
         examples=[
             (
                 "Delete VMs within a VMSS.",
@@ -283,6 +289,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "update-instances",
+        what_if=True,
         examples=[
             (
                 "Upgrade an instance to the latest scale set model.",
@@ -306,6 +313,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "scale",
+        what_if=True,
         examples=[
             (
                 "Change the number of VMs within a VMSS.",

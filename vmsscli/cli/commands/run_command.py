@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
     @command(
         group,
         "invoke",
+        what_if=True,
         examples=[
             (
                 "Read the last 20 journal lines of a service on instance 18.",

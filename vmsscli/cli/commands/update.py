@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
     @command(
         app,
         "update",
+        what_if=True,
         examples=[
             (
                 "Protect an instance from scale-in.",

@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "create",
+        what_if=True,
         examples=[
             (
                 "Create a zonal scale set of 6 instances with Rolling upgrades and the application "
@@ -216,6 +217,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
     @command(
         app,
         "delete",
+        what_if=True,
         examples=[
             (
                 "Delete a scale set and all its instances.",

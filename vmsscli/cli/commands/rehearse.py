@@ -1,0 +1,177 @@
+"""`vmss rehearse RUNBOOK.sh`: run a runbook against a throwaway copy of the state, with an `az`
+that only knows `az vmss`, and report what it did (vmsscli's own command)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vmsscli.cli import context
+from vmsscli.cli.app import command
+from vmsscli.cli.params import integer
+
+SHIM = """#!/bin/sh
+exec "{python}" -m vmsscli.cli.rehearsal_shim {program} "$@"
+"""
+
+
+def _write_shims(folder: Path) -> None:
+    folder.mkdir()
+    for program in ("az", "vmss"):
+        shim = folder / program
+        shim.write_text(SHIM.format(python=sys.executable, program=program))
+        shim.chmod(0o755)
+
+
+def _run(runbook: Path, shell: str, state_path: Path, work: Path) -> tuple[int, list[dict]]:
+    import json
+    import os
+    import subprocess
+
+    from vmsscli.cli.rehearsal_shim import JOURNAL
+
+    journal = work / "journal.jsonl"
+    journal.touch()
+    env = dict(os.environ)
+    env["PATH"] = f"{work / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VMSSCLI_STATE"] = str(state_path)
+    env[JOURNAL] = str(journal)
+    env.pop("VMSSCLI_OUTPUT", None)
+    # The runbook's own output goes to stderr: stdout is the report's.
+    done = subprocess.run(
+        [shell, str(runbook)], env=env, stdout=sys.stderr, stderr=sys.stderr, check=False
+    )
+    steps = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    return done.returncode, steps
+
+
+def _text(report: dict[str, Any]) -> str:
+    lines = [f"Rehearsal of {report['runbook']}: exit code {report['exitCode']}", ""]
+    for number, row in enumerate(report["commands"], 1):
+        lines.append(f"{number:>2}. [{row['exitCode']}] {row['command']}")
+        for key, ids in row["touched"].items():
+            lines.append(f"      touched: {key} {', '.join(ids)}")
+        for key, ids in row["skipped"].items():
+            lines.append(f"      skipped: {key} {', '.join(ids)}")
+        for key, serving in row.get("servingAfter", {}).items():
+            lines.append(f"      serving after: {serving} ({key})")
+        lines += [f"      WARNING: {w}" for w in row["warnings"]]
+    if not report["commands"]:
+        lines.append("(the runbook ran no az or vmss command)")
+    lines += ["", "State changes (before -> after):"]
+    for change in report["stateChanges"]:
+        parts = [f"{name} {old} -> {new}" for name, (old, new) in change["changes"].items()]
+        lines.append(f"  {change['scaleSet']}/{change['instanceId']}: {'; '.join(parts)}")
+    if not report["stateChanges"]:
+        lines.append("  none")
+    lines += ["", f"Warnings: {len(report['warnings'])}"]
+    lines += [f"  - {w}" for w in report["warnings"]]
+    if report["failedCommand"]:
+        lines.append(f"First failed command: {report['failedCommand']}")
+    return "\n".join(lines) + "\n"
+
+
+def register(app: typer.Typer) -> None:
+    @command(
+        app,
+        "rehearse",
+        examples=[
+            (
+                "Rehearse a runbook against a scenario.",
+                "vmss rehearse runbooks/fix-18.sh --scenario search-bad-backend",
+            ),
+            (
+                "Rehearse against a copy of a state file and keep the result.",
+                "vmss rehearse runbook.sh --state prod-copy.json --keep after.json",
+            ),
+            ("The report as JSON.", "vmss rehearse runbook.sh -o json"),
+        ],
+    )
+    def rehearse(
+        runbook: Annotated[str, typer.Argument(help="The shell script to rehearse.")],
+        scenario: Annotated[
+            str | None,
+            typer.Option("--scenario", help="Start from this scenario instead of the state file."),
+        ] = None,
+        keep: Annotated[
+            str | None,
+            typer.Option("--keep", help="Write the resulting state to this file (.json/.toml)."),
+        ] = None,
+        threshold: Annotated[
+            str | None,
+            typer.Option(
+                "--threshold",
+                help="Warn when serving capacity falls below this percentage. Default: 80.",
+                callback=integer,
+            ),
+        ] = None,
+        shell: Annotated[
+            str, typer.Option("--shell", help="The shell that runs the runbook.")
+        ] = "bash",
+    ) -> None:
+        """Run a shell runbook against a throwaway copy of the state and report what it did.
+
+        `az` on the runbook's PATH runs `az vmss ...` with vmss and refuses every other az
+        command, so nothing can reach a real subscription. The report lists each command, its
+        exit code, the instances it touched or skipped, the state changes per instance, and
+        warnings for the field manual's common mistakes: whole-fleet or wildcard actions,
+        acting on protected or stateful instances, serving capacity below the threshold. The
+        state file itself is never changed (use --keep to save the result elsewhere). Exits
+        with the runbook's exit code.
+        """
+        import shutil
+        import tempfile
+
+        from vmsscli.domain.rehearsal import report as build_report
+        from vmsscli.domain.rehearsal import snapshot
+        from vmsscli.errors import CLIError
+        from vmsscli.store import Store, file_format
+
+        script = Path(runbook)
+        if not script.is_file():
+            raise CLIError(f"Runbook '{runbook}' does not exist or is not a file.")
+        if shutil.which(shell) is None:
+            raise CLIError(f"The shell '{shell}' was not found on PATH.")
+        limit = 80 if threshold is None else threshold
+        if not 0 <= limit <= 100:
+            raise CLIError("--threshold must be between 0 and 100.")
+        if keep:
+            file_format(Path(keep))
+        if scenario:
+            from vmsscli.domain.exercise import start_state
+            from vmsscli.scenarios import load_named
+
+            start = start_state(load_named(scenario))
+        else:
+            start = context.read_state()
+        with tempfile.TemporaryDirectory(prefix="vmss-rehearsal-") as folder:
+            work = Path(folder)
+            _write_shims(work / "bin")
+            state_path = work / "state.json"
+            throwaway = Store(state_path)
+            throwaway.replace(start)
+            initial = snapshot(throwaway.read())
+            exit_code, steps = _run(script, shell, state_path, work)
+            final_state = throwaway.read()
+            from vmsscli.domain.operations import settle
+
+            settle(final_state, context.now(final_state))
+            result = build_report(
+                steps,
+                initial,
+                snapshot(final_state),
+                runbook=str(script),
+                exit_code=exit_code,
+                threshold=limit,
+            )
+            if keep:
+                Store(Path(keep)).replace(final_state)
+        if context.current.output_given:
+            context.emit(result)
+        else:
+            sys.stdout.write(_text(result))
+        if exit_code != 0:
+            raise typer.Exit(1)

@@ -1,0 +1,77 @@
+"""The `az` (and `vmss`) a rehearsed runbook finds on its PATH.
+
+`az vmss ...` runs `vmss ...` against the rehearsal's throwaway state; every other `az` command
+is refused, so nothing can reach a real subscription. Each call appends one line to the
+rehearsal's journal: the arguments, the exit code, snapshots before and after, and the
+activity-log entries it added.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+JOURNAL = "VMSSCLI_REHEARSAL_JOURNAL"
+
+
+def _state():
+    from vmsscli.cli import context
+    from vmsscli.domain.operations import settle
+    from vmsscli.store import Store
+
+    path = os.environ["VMSSCLI_STATE"]
+    from pathlib import Path
+
+    state = Store(Path(path)).read()
+    settle(state, context.now(state))
+    return state
+
+
+def _append(record: dict) -> None:
+    with open(os.environ[JOURNAL], "a", encoding="utf-8") as journal:
+        journal.write(json.dumps(record) + "\n")
+
+
+def main(program: str) -> None:
+    args = sys.argv[1:]
+    typed = [program, *args]
+    if program == "az":
+        if not args or args[0] != "vmss":
+            what = " ".join(["az", *args[:2]]) if args else "az"
+            sys.stderr.write(
+                f"ERROR: '{what}' is not allowed in a rehearsal: only 'az vmss' commands run "
+                "here, against a throwaway copy of the state. Nothing was sent to Azure.\n"
+            )
+            _append({"argv": typed, "exitCode": 2, "refused": True})
+            sys.exit(2)
+        args = args[1:]
+    from vmsscli.domain.rehearsal import snapshot
+
+    before_state = _state()
+    before = snapshot(before_state)
+    log_length = len(before_state.activity_log)
+    code = 0
+    try:
+        from vmsscli.cli.main import main as vmss_main
+
+        vmss_main(args)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    finally:
+        sys.stdout.flush()
+    after_state = _state()
+    _append(
+        {
+            "argv": typed,
+            "exitCode": code,
+            "before": before,
+            "after": snapshot(after_state),
+            "entries": [e.model_dump(mode="json") for e in after_state.activity_log[log_length:]],
+        }
+    )
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main(sys.argv.pop(1) if len(sys.argv) > 1 else "az")

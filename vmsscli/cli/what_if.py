@@ -1,0 +1,64 @@
+"""`--what-if` on every command that changes the state: the command runs on the state in memory,
+the operations it starts are played to their end on a copy, and what would happen is printed
+instead of the command's result. Nothing is saved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vmsscli.cli import context
+from vmsscli.cli.azparse import WhatIfReport
+
+THRESHOLD = 80
+# Enough for any rolling upgrade; a guard against a schedule that never ends.
+MAX_STEPS = 10_000
+
+
+def _played_out(state):
+    """A copy of the state with every operation and rolling upgrade run to its end."""
+    from vmsscli.domain.operations import next_moment, settle
+
+    future = state.model_copy(deep=True)
+    for _ in range(MAX_STEPS):
+        moment = next_moment(future)
+        if moment is None:
+            break
+        future.clock.now = max(future.clock.now, moment)
+        settle(future, moment)
+    return future
+
+
+class WhatIf(WhatIfReport):
+    def __init__(self, before, after) -> None:
+        super().__init__("what-if")
+        self.before = before
+        self.after = after
+
+    def result(self) -> dict[str, Any]:
+        from vmsscli.domain.rehearsal import changes, command_report, snapshot
+
+        before = snapshot(self.before)
+        future = snapshot(_played_out(self.after))
+        step = {
+            "argv": ["vmss", *context.current.argv],
+            "exitCode": 0,
+            "before": before,
+            "after": future,
+            "entries": [
+                e.model_dump(mode="json")
+                for e in self.after.activity_log[len(self.before.activity_log) :]
+            ],
+        }
+        row = command_report(step, THRESHOLD)
+        return {
+            "affected": row["touched"],
+            "changes": changes(before, future),
+            "command": row["command"],
+            "servingAfter": row.get("servingAfter", {}),
+            "skipped": row["skipped"],
+            "warnings": row["warnings"],
+            "whatIf": True,
+        }
+
+    def show(self) -> None:
+        context.emit(self.result())

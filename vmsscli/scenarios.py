@@ -1,0 +1,140 @@
+"""Scenario files: a realistic incident as data (TOML or JSON, no code).
+
+A scenario holds a title and description, the starting fleet in the state schema (guest facts
+and canned run-command outputs included), faults to inject on load, hints, and objectives (a
+scenario with objectives is also an exercise). Files live in `state/scenarios/` of the checkout,
+or in the folders named by $VMSSCLI_SCENARIOS (separated by the path separator), which come first.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from vmsscli.errors import CLIError, StateFileError
+from vmsscli.model import State, Strict
+
+BUILT_IN = Path(__file__).resolve().parent.parent / "state" / "scenarios"
+SUFFIXES = (".toml", ".json")
+
+
+class FaultSpec(Strict):
+    """A fault injected when the scenario loads, chosen as `vmss fault inject` chooses."""
+
+    resource_group: str
+    name: str
+    kind: str
+    instance_ids: list[str] = Field(default_factory=list)
+    zone: str = ""
+    count: int | None = Field(default=None, ge=1)
+    percent: int | None = Field(default=None, ge=1, le=100)
+    seed: int = 0
+    extension: str = ""
+    host: str = ""
+    image_version: str = ""
+    message: str = ""
+
+
+Check = Literal[
+    "healthy",
+    "capacity",
+    "only-these-disrupted",
+    "acted-on",
+    "survived",
+    "protected-before",
+    "protected",
+    "unprotected",
+    "unprotected-after-run-command",
+    "min-serving",
+    "max-upgraded-to",
+    "on-image",
+    "no-whole-fleet",
+]
+
+
+class Objective(Strict):
+    """One check over the final state and the activity log (see vmsscli.domain.exercise)."""
+
+    text: str
+    check: Check
+    # The scale set; default: the scenario's only (or first) scale set.
+    resource_group: str = ""
+    name: str = ""
+    instances: list[int] = Field(default_factory=list)
+    operations: list[str] = Field(default_factory=list)
+    before: str = ""
+    count: int = Field(default=0, ge=0)
+    percent: int = Field(default=0, ge=0, le=100)
+    image_version: str = ""
+
+
+class Scenario(Strict):
+    title: str
+    description: str = ""
+    field_case: str = ""
+    hints: list[str] = Field(default_factory=list)
+    faults: list[FaultSpec] = Field(default_factory=list)
+    objectives: list[Objective] = Field(default_factory=list)
+    state: State
+
+    @property
+    def is_exercise(self) -> bool:
+        return bool(self.objectives)
+
+
+def folders() -> list[Path]:
+    extra = os.environ.get("VMSSCLI_SCENARIOS", "")
+    return [Path(p) for p in extra.split(os.pathsep) if p] + [BUILT_IN]
+
+
+def available() -> dict[str, Path]:
+    """Scenario name (the file's stem) -> file; earlier folders win."""
+    found: dict[str, Path] = {}
+    for folder in folders():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix in SUFFIXES and path.is_file():
+                found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def find(name: str) -> Path:
+    import difflib
+
+    scenarios = available()
+    if name in scenarios:
+        return scenarios[name]
+    close = difflib.get_close_matches(name, list(scenarios), n=1, cutoff=0.6)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise CLIError(
+        f"Scenario '{name}' not found.{hint} Available: {', '.join(scenarios) or 'none'}."
+    )
+
+
+def load(path: Path) -> Scenario:
+    """Read and validate a scenario file; every problem is one line naming file and field."""
+    from pydantic import ValidationError
+
+    from vmsscli.store import describe, parse, validate
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise StateFileError(f"Cannot read scenario file '{path}': {exc.strerror}.") from None
+    data: dict[str, Any] = parse(raw, path)
+    state_data = data.get("state")
+    if not isinstance(state_data, dict):
+        raise StateFileError(f"Scenario file '{path}' has no [state] table (the starting fleet).")
+    state = validate(state_data, path)
+    try:
+        return Scenario.model_validate({**data, "state": state})
+    except ValidationError as exc:
+        raise StateFileError(f"Scenario file '{path}' is invalid at {describe(exc)}.") from None
+
+
+def load_named(name: str) -> Scenario:
+    return load(find(name))
