@@ -3,12 +3,14 @@
 A scenario holds a title and description, the starting fleet in the state schema (guest facts
 and canned run-command outputs included), faults to inject on load, hints, and objectives (a
 scenario with objectives is also an exercise). Files live in `state/scenarios/` of the checkout,
-or in the folders named by $VMSSCLI_SCENARIOS (separated by the path separator), which come first.
+(installed under <prefix>/share/vmsscli/scenarios), or in the folders named by
+$VMSSCLI_SCENARIOS (separated by the path separator), which come first.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +20,8 @@ from vmsscli.errors import CLIError, StateFileError
 from vmsscli.model import State, Strict
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "state" / "scenarios"
+# Where a regular (non-editable) install puts them (pyproject's data-files).
+INSTALLED = Path(sys.prefix) / "share" / "vmsscli" / "scenarios"
 SUFFIXES = (".toml", ".json")
 
 
@@ -87,7 +91,7 @@ class Scenario(Strict):
 
 def folders() -> list[Path]:
     extra = os.environ.get("VMSSCLI_SCENARIOS", "")
-    return [Path(p) for p in extra.split(os.pathsep) if p] + [BUILT_IN]
+    return [Path(p) for p in extra.split(os.pathsep) if p] + [BUILT_IN, INSTALLED]
 
 
 def available() -> dict[str, Path]:
