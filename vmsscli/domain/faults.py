@@ -123,7 +123,7 @@ def select(
             )
         wanted = count
     if not chosen:
-        raise CLIError("No instance matches the selection; nothing was injected.")
+        raise CLIError("No instance matches the selection.")
     if wanted < len(chosen):
         chosen = random.Random(seed).sample(sorted(chosen, key=lambda i: i.id), wanted)
     return sorted(chosen, key=lambda i: i.id)
@@ -226,9 +226,13 @@ def clear(
     host: str = "",
     extension: str = "",
     image_version: str = "",
+    zone: str | None = None,
+    whole: bool = True,
 ) -> list[tuple[int | None, str]]:
     """Take faults away (all kinds, or one) without any operation; returns (instance id,
-    kind) per fault removed (instance id None for a failing image on the model)."""
+    kind) per fault removed (instance id None for a failing image on the model). A failing
+    image is narrowed to what the selection leaves: a whole-set one goes only with a whole-set
+    selection, a zone's with that zone, chosen instances' with those instances."""
     from vmsscli.domain.operations import check_image_health
 
     removed: list[tuple[int | None, str]] = []
@@ -236,11 +240,22 @@ def clear(
     if kind in (None, "bad-model"):
         keep = []
         for failing in scale_set.failing_images:
-            covers = not failing.instance_ids or target_ids & set(failing.instance_ids)
-            if covers and image_version in ("", failing.version):
-                removed.append((None, "bad-model"))
-            else:
+            if image_version not in ("", failing.version):
                 keep.append(failing)
+                continue
+            if failing.instance_ids:
+                rest = [i for i in failing.instance_ids if i not in target_ids]
+            elif failing.zones and zone:
+                rest = [z for z in failing.zones if z != zone]
+            else:
+                rest = [] if whole else ["kept"]
+            if rest == list(failing.instance_ids or failing.zones or ["kept"]):
+                keep.append(failing)
+                continue
+            removed.append((None, "bad-model"))
+            if rest and rest != ["kept"]:
+                field = "instance_ids" if failing.instance_ids else "zones"
+                keep.append(failing.model_copy(update={field: rest}))
         scale_set.failing_images = keep
     for inst in targets:
         for found in faults_of(scale_set, inst):
@@ -310,7 +325,7 @@ def faults_of(scale_set: ScaleSet, inst: Instance) -> list[FoundFault]:
     for fault in inst.faults:
         detail = fault.host if fault.kind == "network-blocked" else ""
         if fault.kind == "bad-model":
-            detail = inst.image_version or scale_set.model.image.version
+            detail = inst.image_version or scale_set.model.image.exact_version
         found.append(FoundFault(fault.kind, detail, fault.message, fault.host))
     return found
 

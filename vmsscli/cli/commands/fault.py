@@ -194,6 +194,7 @@ def register(app: typer.Typer) -> None:
         failed while the network was blocked stay failed until they run again (reimage).
         """
         from vmsscli.domain import faults
+        from vmsscli.domain.actions import is_whole_set
         from vmsscli.domain.fleet import find_scale_set
 
         wanted = faults.kind_name(kind) if kind is not None else None
@@ -207,6 +208,8 @@ def register(app: typer.Typer) -> None:
                 host=host or "",
                 extension=extension or "",
                 image_version=image_version or "",
+                zone=zone,
+                whole=is_whole_set(instance_ids) and zone is None,
             )
         if not removed:
             context.warn("No fault matched; nothing was cleared.")
