@@ -170,3 +170,15 @@ _vmss
         "3:stopped, unknown",
         "4:running, healthy",
     ]
+
+
+def test_scenario_names_and_fault_kinds_complete():
+    from vmsscli.completion import complete
+
+    assert complete(["vmss", "scenario", "load", "iot"]) == ["iot-buffered-scale-in"]
+    assert complete(["vmss", "exercise", "start", "se"]) == ["search-bad-backend"]
+    assert complete(["vmss", "rehearse", "r.sh", "--scenario", "web"]) == [
+        "web-rolling-upgrade-gone-wrong"
+    ]
+    kinds = [c.split("\t")[0] for c in complete(["vmss", "fault", "inject", "--kind", "st"])]
+    assert kinds == ["stale-process", "stuck-provisioning"]

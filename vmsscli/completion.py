@@ -57,9 +57,23 @@ def complete(words: list[str], environ: dict[str, str] | None = None) -> list[st
             for name, (os, text) in COMMAND_IDS.items()
             if name.lower().startswith(current.lower())
         ]
+    if flag == "--kind":
+        from vmsscli.domain.faults import KINDS
+
+        return [f"{k}\t{kind.summary}" for k, kind in KINDS.items() if k.startswith(current)]
+    if flag == "--scenario" or (flag is None and _names_scenario(before)):
+        from vmsscli.scenarios import available
+
+        return [name for name in available() if name.startswith(current)]
     if flag is not None:
         return []
     return [c for c in _subcommands(before) if c.startswith(current)]
+
+
+def _names_scenario(before: list[str]) -> bool:
+    """`scenario show|load NAME` and `exercise start NAME` take a scenario's name."""
+    path = [w for w in before if not w.startswith("-")]
+    return path in (["scenario", "show"], ["scenario", "load"], ["exercise", "start"])
 
 
 def _line_environment(words: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -101,6 +115,8 @@ def _takes_value(flag: str) -> bool:
             "--parameters",
             "--image",
             "--vm-sku",
+            "--kind",
+            "--scenario",
         )
     )
 
