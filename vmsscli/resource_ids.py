@@ -9,3 +9,16 @@ def vmss_id(subscription: str, rg: str, name: str) -> str:
 
 def vm_id(subscription: str, rg: str, name: str, instance_id: int | str) -> str:
     return f"{vmss_id(subscription, rg, name)}/virtualMachines/{instance_id}"
+
+
+def scale_set_key(resource_id: str) -> str:
+    """ "resource-group/name" of the scale set an id names (itself or one of its instances),
+    or "" when it names none; the activity log's entries are grouped by it."""
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    try:
+        rg = parts[lowered.index("resourcegroups") + 1]
+        name = parts[lowered.index("virtualmachinescalesets") + 1]
+    except (ValueError, IndexError):
+        return ""
+    return f"{rg}/{name}"

@@ -16,16 +16,11 @@ JOURNAL = "VMSSCLI_REHEARSAL_JOURNAL"
 
 
 def _state():
+    """The throwaway state ($VMSSCLI_STATE) brought up to now, read as any command reads it."""
     from vmsscli.cli import context
-    from vmsscli.domain.operations import settle
-    from vmsscli.store import Store
 
-    path = os.environ["VMSSCLI_STATE"]
-    from pathlib import Path
-
-    state = Store(Path(path)).read()
-    settle(state, context.now(state))
-    return state
+    context.reset([])
+    return context.read_state()
 
 
 def _append(record: dict) -> None:
@@ -46,10 +41,11 @@ def main(program: str) -> None:
             _append({"argv": typed, "exitCode": 2, "refused": True})
             sys.exit(2)
         args = args[1:]
+    from vmsscli.cli.context import now
     from vmsscli.domain.rehearsal import snapshot
 
     before_state = _state()
-    before = snapshot(before_state)
+    before = snapshot(before_state, now(before_state))
     log_length = len(before_state.activity_log)
     code = 0
     try:
@@ -66,7 +62,7 @@ def main(program: str) -> None:
             "argv": typed,
             "exitCode": code,
             "before": before,
-            "after": snapshot(after_state),
+            "after": snapshot(after_state, now(after_state)),
             "entries": [e.model_dump(mode="json") for e in after_state.activity_log[log_length:]],
         }
     )

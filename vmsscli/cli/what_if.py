@@ -10,21 +10,14 @@ from vmsscli.cli import context
 from vmsscli.cli.azparse import WhatIfReport
 
 THRESHOLD = 80
-# Enough for any rolling upgrade; a guard against a schedule that never ends.
-MAX_STEPS = 10_000
 
 
 def _played_out(state):
     """A copy of the state with every operation and rolling upgrade run to its end."""
-    from vmsscli.domain.operations import next_moment, settle
+    from vmsscli.domain.operations import play_out
 
     future = state.model_copy(deep=True)
-    for _ in range(MAX_STEPS):
-        moment = next_moment(future)
-        if moment is None:
-            break
-        future.clock.now = max(future.clock.now, moment)
-        settle(future, moment)
+    play_out(future)
     return future
 
 
@@ -37,8 +30,9 @@ class WhatIf(WhatIfReport):
     def result(self) -> dict[str, Any]:
         from vmsscli.domain.rehearsal import changes, command_report, snapshot
 
-        before = snapshot(self.before)
-        future = snapshot(_played_out(self.after))
+        now = context.now(self.after)
+        before = snapshot(self.before, now)
+        future = snapshot(_played_out(self.after), now)
         step = {
             "argv": ["vmss", *context.current.argv],
             "exitCode": 0,

@@ -10,6 +10,7 @@ from datetime import datetime
 from vmsscli.domain.health import is_latest_model, is_serving
 from vmsscli.errors import CLIError
 from vmsscli.model import ActivityEntry, Baseline, ExerciseRun, ScaleSet, State
+from vmsscli.resource_ids import scale_set_key
 
 # Requests that take the instances they target out of service while they run (and, for
 # stop, deallocate and delete, afterwards).
@@ -151,23 +152,25 @@ def events(state: State) -> list[Event]:
     run = state.exercise
     entries = state.activity_log[run.log_start :] if run else state.activity_log
     endings: dict[str, str] = {}
+    requested: set[str] = set()
     for entry in entries:
-        if entry.status != "Started":
+        if entry.status == "Started":
+            requested.add(entry.correlation_id)
+        else:
             endings[entry.correlation_id] = entry.status
     out = []
     for entry in entries:
-        kind = classify(entry)
         started = entry.status == "Started"
-        if not started and any(
-            e.correlation_id == entry.correlation_id and e.status == "Started" for e in entries
-        ):
+        # An ending whose request is in the window is told by the request's event.
+        if not started and entry.correlation_id in requested:
             continue
+        kind = classify(entry)
         ids = requested_ids(entry.command)
         out.append(
             Event(
                 time=entry.time,
                 kind=kind,
-                scale_set=_scale_set_key(entry.resource_id),
+                scale_set=scale_set_key(entry.resource_id),
                 instance_ids=sorted(int(i) for i in entry.instance_ids if i.isdigit()),
                 skipped=[s.instance_id for s in entry.skipped],
                 command=entry.command,
@@ -177,17 +180,6 @@ def events(state: State) -> list[Event]:
             )
         )
     return out
-
-
-def _scale_set_key(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    try:
-        rg = parts[lowered.index("resourcegroups") + 1]
-        name = parts[lowered.index("virtualmachinescalesets") + 1]
-    except (ValueError, IndexError):
-        return ""
-    return f"{rg}/{name}"
 
 
 # --- serving capacity over time ------------------------------------------------------------------
@@ -207,7 +199,7 @@ def low_water_mark(state: State, key: str) -> tuple[int, int]:
     running: dict[str, tuple[str, list[int]]] = {}
     lowest = len(serving)
     for entry in state.activity_log[run.log_start :]:
-        if _scale_set_key(entry.resource_id) != key:
+        if scale_set_key(entry.resource_id) != key:
             continue
         kind = classify(entry)
         ids = [int(i) for i in entry.instance_ids if i.isdigit()]
@@ -264,10 +256,13 @@ def _line(event: Event) -> str:
     return f"{event.time:%H:%M:%S} {event.kind} of {ids}{extra}{detail}: {event.command}"
 
 
-def check_objective(state: State, objective) -> Result:  # noqa: C901 - one branch per check
+def check_objective(  # noqa: C901 - one branch per check
+    state: State, objective, happened: list[Event]
+) -> Result:
+    """One objective against the final state and the requests (`events(state)`)."""
     key, scale_set = _target(state, objective)
     result = Result(objective.text, objective.check, False)
-    mine = [e for e in events(state) if e.scale_set.lower() == key.lower()]
+    mine = [e for e in happened if e.scale_set.lower() == key.lower()]
     wanted = set(objective.instances)
     if scale_set is None:
         result.evidence.append(f"scale set {key} no longer exists")
@@ -418,7 +413,7 @@ def upgraded_to(state: State, key: str, version: str) -> set[int]:
     image_at_start: dict[str, str] = {}
     reached: set[int] = set()
     for entry in state.activity_log[run.log_start if run else 0 :]:
-        if _scale_set_key(entry.resource_id).lower() != key.lower():
+        if scale_set_key(entry.resource_id).lower() != key.lower():
             continue
         kind = classify(entry)
         if kind == "update" and "image version " in entry.detail:
@@ -462,8 +457,8 @@ def check(state: State, scenario, name: str) -> Report:
             f"No exercise '{name}' is under way in this state file. Start it with "
             f"'vmss exercise start {name}'."
         )
-    results = [check_objective(state, objective) for objective in scenario.objectives]
     happened = events(state)
+    results = [check_objective(state, objective, happened) for objective in scenario.objectives]
     key = next(iter(state.exercise.baseline), "")
     targeted = sorted({i for e in happened if e.kind in DISRUPTIVE for i in e.instance_ids})
     return Report(

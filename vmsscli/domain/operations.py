@@ -8,6 +8,7 @@ states, which faults it repairs, extensions re-run, the model applied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from vmsscli.domain import activity
@@ -230,6 +231,26 @@ def next_moment(state: State) -> datetime | None:
             if upcoming is not None:
                 moments.append(upcoming)
     return min(moments) if moments else None
+
+
+# How many simulated events `play_out` follows at most (a guard against a schedule that never
+# ends; any rolling upgrade needs far fewer).
+MAX_STEPS = 10_000
+
+
+def play_out(state: State, done: Callable[[], bool] = lambda: False) -> None:
+    """Move the world from event to event until `done()` or nothing is left to happen. In
+    manual clock mode the clock moves to each event; in wall mode nothing sleeps and events
+    are recorded at their simulated times."""
+    for _ in range(MAX_STEPS):
+        if done():
+            return
+        moment = next_moment(state)
+        if moment is None:
+            return
+        if state.clock.mode == "manual":
+            state.clock.now = max(state.clock.now, moment)
+        settle(state, moment)
 
 
 def pending_until(state: State, correlation_id: str) -> datetime | None:

@@ -8,32 +8,22 @@ journal the `az` shim wrote; everything here works on plain data.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from vmsscli.domain.exercise import DISRUPTIVE, WHOLE_SET_CAPABLE, classify, requested_ids
 from vmsscli.model import Instance, ScaleSet, State
-
-DISRUPTIVE = (
-    "restart",
-    "reimage",
-    "stop",
-    "deallocate",
-    "delete-instances",
-    "update-instances",
-    "scale-in",
-    "upgrade",
-)
+from vmsscli.resource_ids import scale_set_key
 
 
-def _stateful(scale_set: ScaleSet, inst: Instance) -> bool:
+def _stateful(scale_set: ScaleSet, inst: Instance, now: datetime) -> bool:
     """Holds data only it has: files waiting in a spool folder of the guest."""
     folders = {**scale_set.model.guest.queues, **inst.guest.queues}
     if not folders:
         return False
-    from datetime import UTC, datetime
-
     from vmsscli.guest.facts import guest_view
 
-    view = guest_view(scale_set, "", inst, datetime.now(UTC))
+    view = guest_view(scale_set, "", inst, now)
     prefixes = [folder.rstrip("/") + "/" for folder in folders]
     return any(
         path.startswith(prefix) and not path.rsplit("/", 1)[-1].startswith(".")
@@ -42,7 +32,7 @@ def _stateful(scale_set: ScaleSet, inst: Instance) -> bool:
     )
 
 
-def snapshot(state: State) -> dict[str, Any]:
+def snapshot(state: State, now: datetime) -> dict[str, Any]:
     """Per scale set ("rg/name"), the facts of each instance an operator cares about."""
     from vmsscli.domain.health import effective_health, is_latest_model, is_serving
 
@@ -64,7 +54,7 @@ def snapshot(state: State) -> dict[str, Any]:
                 ),
                 "provisioningState": inst.provisioning_state,
                 "serving": is_serving(scale_set, inst),
-                "stateful": _stateful(scale_set, inst),
+                "stateful": _stateful(scale_set, inst, now),
             }
         out[f"{rg}/{key}"] = {"capacity": scale_set.capacity, "instances": instances}
     return out
@@ -103,7 +93,6 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
 def command_report(step: dict[str, Any], threshold: int) -> dict[str, Any]:
     """One journal step (argv, exit code, snapshots, the activity entries it added) as a
     report row with its warnings."""
-    from vmsscli.domain.exercise import WHOLE_SET_CAPABLE, classify, requested_ids
     from vmsscli.model import ActivityEntry
 
     argv = step["argv"]
@@ -128,7 +117,7 @@ def command_report(step: dict[str, Any], threshold: int) -> dict[str, Any]:
         if entry.status != "Started":
             continue
         kind = classify(entry)
-        key = _scale_set_key(entry.resource_id)
+        key = scale_set_key(entry.resource_id)
         if entry.instance_ids:
             row["touched"].setdefault(key, []).extend(entry.instance_ids)
         if entry.skipped:
@@ -179,12 +168,6 @@ def command_report(step: dict[str, Any], threshold: int) -> dict[str, Any]:
             )
         row.setdefault("servingAfter", {})[key] = f"{serving_after}/{total_after}"
     return row
-
-
-def _scale_set_key(resource_id: str) -> str:
-    from vmsscli.domain.exercise import _scale_set_key as key_of
-
-    return key_of(resource_id)
 
 
 def _quote(arg: str) -> str:

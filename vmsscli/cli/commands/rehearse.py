@@ -153,7 +153,8 @@ def register(app: typer.Typer) -> None:
             state_path = work / "state.json"
             throwaway = Store(state_path)
             throwaway.replace(start)
-            initial = snapshot(throwaway.read())
+            copied = throwaway.read()
+            initial = snapshot(copied, context.now(copied))
             exit_code, steps = _run(script, shell, state_path, work)
             final_state = throwaway.read()
             from vmsscli.domain.operations import settle
@@ -162,7 +163,7 @@ def register(app: typer.Typer) -> None:
             result = build_report(
                 steps,
                 initial,
-                snapshot(final_state),
+                snapshot(final_state, context.now(final_state)),
                 runbook=str(script),
                 exit_code=exit_code,
                 threshold=limit,

@@ -29,8 +29,6 @@ Watch = Annotated[
         "ends (vmsscli's own flag).",
     ),
 ]
-# How many simulated events `start` follows at most while it waits for the end.
-MAX_STEPS = 10_000
 
 
 def _target(rg: str | None, name: str | None, ids: list[str] | None) -> tuple[str, str]:
@@ -44,21 +42,14 @@ def _target(rg: str | None, name: str | None, ids: list[str] | None) -> tuple[st
 
 
 def run_to_end(state, scale_set) -> None:
-    """Wait as az does: until the upgrade has ended. In manual clock mode the clock moves to
-    each event in turn; in wall mode nothing sleeps and the events are recorded at their
-    simulated times."""
-    from vmsscli.domain.operations import next_moment, settle
+    """Wait as az does: until the upgrade has ended."""
+    from vmsscli.domain.operations import play_out
 
-    for _ in range(MAX_STEPS):
+    def ended() -> bool:
         upgrade = scale_set.rolling_upgrade
-        if upgrade is None or upgrade.status != "RollingForward":
-            return
-        moment = next_moment(state)
-        if moment is None:
-            return
-        if state.clock.mode == "manual":
-            state.clock.now = max(state.clock.now, moment)
-        settle(state, moment)
+        return upgrade is None or upgrade.status != "RollingForward"
+
+    play_out(state, ended)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,7 +26,7 @@ def _fleet(state) -> list[dict[str, Any]]:
     ]
 
 
-def _listing(name: str, path, scenario) -> dict[str, Any]:
+def _listing(name: str, scenario) -> dict[str, Any]:
     return {
         "exercise": scenario.is_exercise,
         "fieldCase": scenario.field_case,
@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         """List the scenarios (built in, and in $VMSSCLI_SCENARIOS)."""
         from vmsscli.scenarios import available, load
 
-        context.emit([_listing(name, path, load(path)) for name, path in available().items()])
+        context.emit([_listing(name, load(path)) for name, path in available().items()])
 
     @command(
         scenario_group,
@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         for name, path in available().items():
             scenario = load(path)
             if scenario.is_exercise:
-                row = _listing(name, path, scenario)
+                row = _listing(name, scenario)
                 row["objectives"] = len(scenario.objectives)
                 rows.append(row)
         context.emit(rows)
