@@ -87,8 +87,13 @@ def plan_batches(scale_set: ScaleSet, targets: list[Instance]) -> list[list[int]
     return [b for b in batches if b]
 
 
-def unhealthy_percent(scale_set: ScaleSet) -> int:
-    return _percent(unhealthy_count(scale_set), len(scale_set.instances))
+def unhealthy_breach(scale_set: ScaleSet) -> int | None:
+    """The percentage of unhealthy instances when it is more than maxUnhealthyInstancePercent
+    (None when within the limit)."""
+    count, total = unhealthy_count(scale_set), len(scale_set.instances)
+    if _exceeds(count, total, _policy(scale_set).max_unhealthy_instance_percent):
+        return _percent(count, total)
+    return None
 
 
 def start(
@@ -138,10 +143,8 @@ def start(
     )
     scale_set.rolling_upgrade = upgrade
     policy = _policy(scale_set)
-    before = unhealthy_percent(scale_set)
-    if _exceeds(
-        unhealthy_count(scale_set), len(scale_set.instances), policy.max_unhealthy_instance_percent
-    ):
+    before = unhealthy_breach(scale_set)
+    if before is not None:
         _fault(
             state,
             scale_set,
@@ -259,7 +262,6 @@ def _after_batch(
         and effective_health(scale_set, i) == "unhealthy"
     )
     upgraded_percent = _percent(upgraded_unhealthy, total)
-    overall = unhealthy_percent(scale_set)
     batch_ids = upgrade.batches[upgrade.batch]
     failed_here = [i for i in batch_ids if i in upgrade.failed]
     _log(
@@ -285,9 +287,8 @@ def _after_batch(
             "upgrade policy.",
         )
         return
-    if _exceeds(
-        unhealthy_count(scale_set), len(scale_set.instances), policy.max_unhealthy_instance_percent
-    ):
+    overall = unhealthy_breach(scale_set)
+    if overall is not None:
         _fault(
             state,
             scale_set,
