@@ -29,8 +29,14 @@ class Result:
         return json.loads(self.stdout)
 
 
+@pytest.fixture(scope="session")
+def _schema_cache(tmp_path_factory) -> Path:
+    """One schema cache for the whole run (see vmsscli.schema), outside every test's folder."""
+    return tmp_path_factory.mktemp("schema-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch, tmp_path):
+def _isolated_env(monkeypatch, tmp_path, _schema_cache):
     """No test reads the developer's ~/.vmsscli or inherits their output settings."""
     for name in (
         "VMSSCLI_STATE",
@@ -41,6 +47,8 @@ def _isolated_env(monkeypatch, tmp_path):
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("VMSSCLI_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_schema_cache))
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from vmsscli.model import (
     ScaleSet,
     State,
 )
+from vmsscli.schema import dump
 
 NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 WEB = ("rg-web", "web-vmss")
@@ -70,11 +71,11 @@ def protect(state: State, instance_id: int, scale_in=None, actions=None, rg=WEB[
 
 
 def snapshot(state: State) -> dict:
-    return state.model_dump()
+    return dump(state)
 
 
 def instances_by_id(scale_set: ScaleSet) -> dict[int, dict]:
-    return {i.id: i.model_dump() for i in scale_set.instances}
+    return {i.id: dump(i) for i in scale_set.instances}
 
 
 # --- actions: targets and transitions -----------------------------------------------------------
@@ -409,12 +410,12 @@ def test_same_state_and_same_clock_give_the_same_result():
 def test_protection_is_set_on_the_instance_only_and_moves_it_to_an_instance_level_model():
     state = manual_demo()
     web = scale_set_of(state)
-    model_before = web.model.model_dump()
+    model_before = dump(web.model)
     _, _, target = protect(state, 4, scale_in=True)
     assert target.protection == Protection(scale_in=True, scale_set_actions=False)
     assert target.model_definition_applied == "VirtualMachine"
     assert not is_latest_model(web, target)
-    assert web.model.model_dump() == model_before
+    assert dump(web.model) == model_before
     assert state.activity_log[-1].operation == f"{VMSS_OP}/virtualMachines/write"
     assert state.activity_log[-1].instance_ids == ["4"]
 

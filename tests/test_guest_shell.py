@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from vmsscli.demo import demo_state
 from vmsscli.domain.health import app_health
@@ -34,6 +34,7 @@ from vmsscli.model import (
     State,
     VmModel,
 )
+from vmsscli.schema import dump, validate
 
 NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 # The demo fleet was created (and so booted) at 2026-11-02 08:14:05.12.
@@ -691,10 +692,10 @@ def test_guest_view_of_an_unhealthy_instance(state):
 
 
 def test_reading_the_guest_changes_nothing(state):
-    before = state.model_dump()
+    before = dump(state)
     run(state, "hostname; df -h; free -m; ps aux; ss -ltn; journalctl -u app; cat /etc/hostname")
     run(state, "systemctl status app; curl -s localhost/healthz; ls -l /etc; grep ID /etc/*")
-    assert state.model_dump() == before
+    assert dump(state) == before
 
 
 # --- changes to the guest ----------------------------------------------------------------------
@@ -995,4 +996,4 @@ def test_a_canned_output_overrides_the_interpreter_and_changes_nothing(state):
 
 def test_a_canned_output_needs_a_valid_regular_expression():
     with pytest.raises(ValidationError, match="is not a regular expression"):
-        CannedOutput(pattern="(unclosed")
+        validate(CannedOutput, {"pattern": "(unclosed"})

@@ -23,6 +23,7 @@ from conftest import SAMPLES, invoke, schema_errors
 from vmsscli.errors import CLIError
 from vmsscli.importer import import_scale_set, merge, parse_json
 from vmsscli.model import ResourceGroup, ScaleSet, State
+from vmsscli.schema import dump
 from vmsscli.store import read_file
 
 RG = "cli_test_vmss_run_command_v2000001"
@@ -285,7 +286,7 @@ def test_a_production_fleet_keeps_zones_health_protection_extensions_and_model(p
     assert s.scale_in_policy == ["OldestVM"]
     policy = s.upgrade_policy
     assert policy.mode == "Rolling"
-    assert policy.rolling.model_dump() == {
+    assert dump(policy.rolling) == {
         "max_batch_instance_percent": 25,
         "max_unhealthy_instance_percent": 30,
         "max_unhealthy_upgraded_instance_percent": 10,
@@ -319,7 +320,7 @@ def test_a_production_fleet_keeps_zones_health_protection_extensions_and_model(p
         5: "stopped",
         9: "running",
     }
-    assert by_id[2].extensions["configure"].model_dump() == {
+    assert dump(by_id[2].extensions["configure"]) == {
         "status": "failed",
         "message": FAILED_MESSAGE,
     }
@@ -327,7 +328,7 @@ def test_a_production_fleet_keeps_zones_health_protection_extensions_and_model(p
     assert {i: by_id[i].model_version for i in PROD_IDS} == {0: 2, 2: 2, 5: 1, 9: 2}
     assert by_id[5].image_version == "18.04.202312010"
     assert by_id[9].model_definition_applied == "VirtualMachine"
-    assert by_id[9].protection.model_dump() == {"scale_in": True, "scale_set_actions": False}
+    assert dump(by_id[9].protection) == {"scale_in": True, "scale_set_actions": False}
     assert all(by_id[i].protection is None for i in (0, 2, 5))
     assert s.next_instance_id == 10 and s.capacity == 4
 
@@ -348,7 +349,7 @@ def test_without_views_a_failed_extension_resource_in_the_list_still_counts(prod
         5: [],
         9: [],
     }
-    assert by_id[2].extensions["configure"].model_dump() == {"status": "failed", "message": ""}
+    assert dump(by_id[2].extensions["configure"]) == {"status": "failed", "message": ""}
 
 
 def test_malformed_entries_are_skipped_and_listed(production):

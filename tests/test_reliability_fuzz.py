@@ -13,6 +13,7 @@ negative numbers where the schema wants none) must always be refused.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -28,8 +29,9 @@ import pytest
 from conftest import invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime
 
+from vmsscli import model as model_module
 from vmsscli import store
 from vmsscli.demo import demo_state
 from vmsscli.errors import StateFileError
@@ -274,15 +276,22 @@ def test_corruption_that_keeps_size_and_mtime_is_refused_by_a_command_on_one_sca
 # --- structurally valid JSON with wrong contents -------------------------------------------------
 
 
+@functools.cache
+def schema_fields(cls: type) -> dict[str, Any]:
+    """Field name -> annotation (constraints included) of a schema class."""
+    namespace = {**vars(model_module), **model_module.annotation_names()}
+    return typing.get_type_hints(cls, globalns=namespace, include_extras=True)
+
+
 def _walk_models(value: Any, annotation: Any, path: tuple) -> typing.Iterator[tuple]:
-    """(path, model class) of every object in `value` that the schema reads as a model."""
+    """(path, schema class) of every object in `value` that the schema reads as a class."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         if isinstance(value, dict):
             yield path, annotation
-            for name, field in annotation.model_fields.items():
+            for name, field_annotation in schema_fields(annotation).items():
                 if name in value:
-                    yield from _walk_models(value[name], field.annotation, (*path, name))
+                    yield from _walk_models(value[name], field_annotation, (*path, name))
     elif origin in (typing.Union, types.UnionType):
         for arg in args:
             yield from _walk_models(value, arg, path)
@@ -294,7 +303,7 @@ def _walk_models(value: Any, annotation: Any, path: tuple) -> typing.Iterator[tu
             yield from _walk_models(item, args[1], (*path, key))
 
 
-def model_objects(data: dict) -> list[tuple[tuple, type[BaseModel]]]:
+def model_objects(data: dict) -> list[tuple[tuple, type]]:
     return list(_walk_models(data, State, ()))
 
 
@@ -325,13 +334,16 @@ def _annotation_has(annotation: Any, wanted: type) -> bool:
     return any(_annotation_has(a, wanted) for a in typing.get_args(annotation))
 
 
-def _lower_bound(field) -> int | None:
+def _lower_bound(annotation: Any) -> int | None:
     """The smallest number a field allows, from its ge/gt constraint."""
-    for meta in field.metadata:
+    for meta in getattr(annotation, "__metadata__", ()):
         if isinstance(meta, annotated_types.Ge):
             return meta.ge
         if isinstance(meta, annotated_types.Gt):
             return meta.gt + 1
+    for arg in typing.get_args(annotation):
+        if (bound := _lower_bound(arg)) is not None:
+            return bound
     return None
 
 
@@ -416,7 +428,7 @@ def wrong_files(draw) -> WrongFile:
         return WrongFile(f"{kind} {path}: {old!r} -> {new!r}", data, False)
     if kind == "unknown-field":
         path, cls = draw(st.sampled_from(models))
-        key = draw(st.text(min_size=1, max_size=12).filter(lambda k: k not in cls.model_fields))
+        key = draw(st.text(min_size=1, max_size=12).filter(lambda k: k not in schema_fields(cls)))
         _get(data, path)[key] = draw(json_values)
         return WrongFile(f"{kind} {path}.{key!r}", data, True)
     if kind == "duplicate-id":
@@ -435,15 +447,15 @@ def wrong_files(draw) -> WrongFile:
         bounded = [
             ((*path, name), bound)
             for path, cls in models
-            for name, field in cls.model_fields.items()
-            if (bound := _lower_bound(field)) is not None and bound >= 0
+            for name, annotation in schema_fields(cls).items()
+            if (bound := _lower_bound(annotation)) is not None and bound >= 0
         ]
         path, bound = draw(st.sampled_from(bounded))
         value = draw(st.integers(max_value=min(bound - 1, -1), min_value=-(2**70)))
         _set(data, path, value)
         return WrongFile(f"{kind} {path} = {value}", data, True)
     if kind == "duration":
-        names = sorted(next(cls for p, cls in models if p == ("durations",)).model_fields)
+        names = sorted(schema_fields(next(cls for p, cls in models if p == ("durations",))))
         name = draw(st.sampled_from(names))
         value = draw(duration_values)
         data["durations"][name] = value
@@ -452,8 +464,8 @@ def wrong_files(draw) -> WrongFile:
     fields = [
         ((*path, name))
         for path, cls in models
-        for name, field in cls.model_fields.items()
-        if _annotation_has(field.annotation, datetime)
+        for name, annotation in schema_fields(cls).items()
+        if _annotation_has(annotation, datetime)
     ]
     path = draw(st.sampled_from(fields))
     value = draw(datetime_values)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic_core import ValidationError
 
 from vmsscli.errors import CLIError
 from vmsscli.model import (
@@ -168,17 +168,19 @@ def _last_segment(resource_id: Any) -> str:
 
 
 def _build(
-    cls: type[BaseModel],
+    cls: type,
     values: dict[str, tuple[str, Any]],
     where: str,
     notes: list[str],
 ) -> Any:
-    """`cls(**values)`, where each value is (its Azure key, value); a value the schema refuses
-    is noted and left to its default."""
+    """`cls` validated from `values`, where each value is (its Azure key, value); a value the
+    schema refuses is noted and left to its default."""
+    from vmsscli.schema import validate
+
     kwargs = {key: value for key, (_azure, value) in values.items()}
     for _attempt in range(len(kwargs) + 1):
         try:
-            return cls(**kwargs)
+            return validate(cls, kwargs)
         except ValidationError as exc:
             dropped = False
             for error in exc.errors(include_url=False):
@@ -193,16 +195,16 @@ def _build(
                     dropped = True
             if not dropped:
                 raise
-    return cls(**kwargs)
+    return validate(cls, kwargs)
 
 
 @functools.cache
 def _moment_adapter():
     from pydantic import TypeAdapter
 
-    from vmsscli.model import Moment
+    from vmsscli.model import annotation_names
 
-    return TypeAdapter(Moment)
+    return TypeAdapter(annotation_names()["Moment"])
 
 
 def _moment(value: Any, where: str, notes: list[str]) -> datetime | None:

@@ -5,22 +5,21 @@ fields (zone, fault domain, creation time, the id counter) are filled in after v
 a loaded state is always complete. Nothing is ever `None` in a written file: optional values are
 either omitted or filled, which keeps TOML (which has no null) and JSON round-trips lossless.
 The Azure-shaped JSON that commands print is rendered from these facts by `vmsscli.views`.
+
+The classes are standard-library dataclasses that pydantic validates and serializes (through
+`vmsscli.schema`): defining them costs a few milliseconds, where pydantic model classes cost
+about a hundred on every run of `vmss`. Constraints are written in the annotations, which stay
+strings until pydantic reads them (`annotation_names` supplies the names they use).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+if TYPE_CHECKING:
+    from annotated_types import Ge, Gt, Le
 
 SCHEMA_VERSION = 1
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -45,19 +44,67 @@ def _in_range(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-# Every time in the file: with an offset (UTC is written), in a range time arithmetic can use.
-Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
+def _duration(text: str) -> str:
+    from vmsscli.durations import parse_duration
+
+    parse_duration(text)
+    return text
 
 
-class Strict(BaseModel):
+def _regular_expression(value: str) -> str:
+    import re
+
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"pattern {value!r} is not a regular expression: {exc}") from None
+    return value
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("zones must not repeat")
+    return values
+
+
+def annotation_names() -> dict[str, Any]:
+    """The names the field annotations use that come from pydantic, for pydantic to resolve
+    them when it builds the schema (never imported on the way to a command's answer)."""
+    from annotated_types import Ge, Gt, Le
+    from pydantic import AfterValidator, AwareDatetime
+
+    return {
+        "Ge": Ge,
+        "Gt": Gt,
+        "Le": Le,
+        # Every time in the file: with an offset (UTC is written), in a range time arithmetic
+        # can use.
+        "Moment": Annotated[AwareDatetime, AfterValidator(_in_range)],
+        # An operation's duration (see vmsscli.durations).
+        "Duration": Annotated[str, AfterValidator(_duration)],
+        "Pattern": Annotated[str, AfterValidator(_regular_expression)],
+        "Zones": Annotated[list[str], AfterValidator(_unique)],
+    }
+
+
+if TYPE_CHECKING:
+    Moment = datetime
+    Duration = str
+    Pattern = str
+    Zones = list[str]
+
+
+class Strict:
     """Unknown keys are errors: a typo in a hand-edited file must not be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+    __slots__ = ()
+    __pydantic_config__ = {"extra": "forbid"}
 
 
 # --- the scale set model ---------------------------------------------------------------------
 
 
+@dataclass(slots=True, kw_only=True)
 class ImageReference(Strict):
     publisher: str = "Canonical"
     offer: str = "0001-com-ubuntu-server-jammy"
@@ -67,6 +114,7 @@ class ImageReference(Strict):
     exact_version: str = "22.04.202410020"
 
 
+@dataclass(slots=True, kw_only=True)
 class Extension(Strict):
     """An extension in the scale set model (`virtualMachineProfile.extensionProfile`)."""
 
@@ -75,7 +123,7 @@ class Extension(Strict):
     type: str
     type_handler_version: str = "1.0"
     auto_upgrade_minor_version: bool = True
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_app_health(self) -> bool:
@@ -85,80 +133,75 @@ class Extension(Strict):
 # --- the simulated guest OS -------------------------------------------------------------------
 
 
+@dataclass(slots=True, kw_only=True)
 class Service(Strict):
-    """A systemd service (Windows: a service) in the guest. Fields left out come from the
-    image's definition of the service, or from defaults."""
+    """A systemd service (Windows: a service) in the guest. Fields left out (`None`) come from
+    the image's definition of the service, or from defaults (active, no ports, no logs); the
+    guest's effective services have them all filled (`vmsscli.guest.facts`)."""
 
-    status: Literal["active", "inactive", "failed"] = "active"
-    description: str = ""
-    ports: list[int] = Field(default_factory=list)
+    status: Literal["active", "inactive", "failed"] | None = None
+    description: str | None = None
+    ports: list[int] | None = None
     # Recent journal lines, oldest first (journalctl -u SERVICE).
-    logs: list[str] = Field(default_factory=list)
+    logs: list[str] | None = None
 
 
+@dataclass(slots=True, kw_only=True)
 class Mount(Strict):
-    size_gb: float = Field(default=30.0, gt=0)
-    used_gb: float = Field(default=6.0, ge=0)
+    size_gb: Annotated[float, Gt(0)] = 30.0
+    used_gb: Annotated[float, Ge(0)] = 6.0
     device: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class CannedOutput(Strict):
     """A scenario's answer for scripts the interpreter does not model: the first entry whose
     regular expression matches the script wins."""
 
-    pattern: str
+    pattern: Pattern
     stdout: str = ""
     stderr: str = ""
     exit_code: int = 0
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        import re
 
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"pattern {value!r} is not a regular expression: {exc}") from None
-        return value
-
-
+@dataclass(slots=True, kw_only=True)
 class Guest(Strict):
     """Facts about the guest OS. On a scale set model: what the image provides to every
     instance; on an instance: what differs on that instance (a reimage clears it). Anything
     not given is derived from the instance (see vmsscli.guest.facts)."""
 
     hostname: str = ""
-    memory_mb: int = Field(default=0, ge=0)
-    memory_used_mb: int = Field(default=0, ge=0)
+    memory_mb: Annotated[int, Ge(0)] = 0
+    memory_used_mb: Annotated[int, Ge(0)] = 0
     # The service that answers the health probe; its status decides the instance's health.
     app_service: str = ""
-    services: dict[str, Service] = Field(default_factory=dict)
-    mounts: dict[str, Mount] = Field(default_factory=dict)
-    files: dict[str, str] = Field(default_factory=dict)
-    removed_files: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
-    canned: list[CannedOutput] = Field(default_factory=list)
+    services: dict[str, Service] = field(default_factory=dict)
+    mounts: dict[str, Mount] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    removed_files: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    canned: list[CannedOutput] = field(default_factory=list)
     # Spool folders -> the host their files are forwarded to: the files stay while that host
     # cannot be reached (a network-blocked fault) and are gone (forwarded) once it can.
-    queues: dict[str, str] = Field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(slots=True, kw_only=True)
 class VmModel(Strict):
     """The virtual machine profile every instance is built from."""
 
-    version: int = Field(default=1, ge=1)
-    image: ImageReference = Field(default_factory=ImageReference)
+    version: Annotated[int, Ge(1)] = 1
+    image: ImageReference = field(default_factory=ImageReference)
     os_type: Literal["Linux", "Windows"] = "Linux"
     computer_name_prefix: str = ""
     admin_username: str = "azureuser"
-    os_disk_size_gb: int = Field(default=30, ge=1)
+    os_disk_size_gb: Annotated[int, Ge(1)] = 30
     storage_account_type: str = "Premium_LRS"
     # Name of the load balancer health probe used for instance health, if any.
     health_probe: str = ""
-    extensions: list[Extension] = Field(default_factory=list)
+    extensions: list[Extension] = field(default_factory=list)
     # What the image puts in every guest (services, files, canned answers).
-    guest: Guest = Field(default_factory=Guest)
+    guest: Guest = field(default_factory=Guest)
 
     @property
     def app_health_extension(self) -> Extension | None:
@@ -169,12 +212,13 @@ class VmModel(Strict):
         return bool(self.health_probe) or self.app_health_extension is not None
 
 
+@dataclass(slots=True, kw_only=True)
 class RollingPolicy(Strict):
     """Azure's rolling upgrade policy; `None` flags are not sent and so not printed."""
 
-    max_batch_instance_percent: int = Field(default=20, ge=5, le=100)
-    max_unhealthy_instance_percent: int = Field(default=20, ge=5, le=100)
-    max_unhealthy_upgraded_instance_percent: int = Field(default=20, ge=0, le=100)
+    max_batch_instance_percent: Annotated[int, Ge(5), Le(100)] = 20
+    max_unhealthy_instance_percent: Annotated[int, Ge(5), Le(100)] = 20
+    max_unhealthy_upgraded_instance_percent: Annotated[int, Ge(0), Le(100)] = 20
     pause_time_between_batches: str = "PT0S"
     prioritize_unhealthy_instances: bool | None = None
     enable_cross_zone_upgrade: bool | None = None
@@ -182,6 +226,7 @@ class RollingPolicy(Strict):
     rollback_failed_instances_on_policy_breach: bool | None = None
 
 
+@dataclass(slots=True, kw_only=True)
 class UpgradePolicy(Strict):
     mode: UpgradeMode = "Manual"
     rolling: RollingPolicy | None = None
@@ -190,11 +235,13 @@ class UpgradePolicy(Strict):
 # --- instances -------------------------------------------------------------------------------
 
 
+@dataclass(slots=True, kw_only=True)
 class Protection(Strict):
     scale_in: bool = False
     scale_set_actions: bool = False
 
 
+@dataclass(slots=True, kw_only=True)
 class ExtensionState(Strict):
     """The state of one model extension on one instance; absent means it succeeded."""
 
@@ -202,6 +249,7 @@ class ExtensionState(Strict):
     message: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class Fault(Strict):
     """A fault on an instance, repaired by the action that would repair it in Azure.
 
@@ -232,6 +280,7 @@ OperationName = Literal[
 ]
 
 
+@dataclass(slots=True, kw_only=True)
 class PendingOperation(Strict):
     """An operation in flight on an instance; it completes when the clock reaches `completes`."""
 
@@ -241,28 +290,30 @@ class PendingOperation(Strict):
     correlation_id: str
 
 
+@dataclass(slots=True, kw_only=True)
 class RunCommandRecord(Strict):
     name: str
     command_id: str
-    script: list[str] = Field(default_factory=list)
-    parameters: list[str] = Field(default_factory=list)
+    script: list[str] = field(default_factory=list)
+    parameters: list[str] = field(default_factory=list)
     started: Moment
     exit_code: int = 0
     stdout: str = ""
     stderr: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class Instance(Strict):
-    id: int = Field(ge=0)
+    id: Annotated[int, Ge(0)]
     zone: str = ""
-    fault_domain: int | None = Field(default=None, ge=0)
-    update_domain: int | None = Field(default=None, ge=0)
+    fault_domain: Annotated[int, Ge(0)] | None = None
+    update_domain: Annotated[int, Ge(0)] | None = None
     power_state: PowerState = "running"
     provisioning_state: ProvisioningState = "Succeeded"
     # What the application reports to the health extension or probe while the VM runs.
     health: Health = "healthy"
     # 0 means "the scale set's current model version"; filled in on load.
-    model_version: int = Field(default=0, ge=0)
+    model_version: Annotated[int, Ge(0)] = 0
     # Image version the instance was built from when it is not on the current model.
     image_version: str = ""
     # "VirtualMachine" after an instance-level PUT (e.g. setting protection), as in Azure.
@@ -270,36 +321,39 @@ class Instance(Strict):
         "VirtualMachineScaleSet"
     )
     protection: Protection | None = None
-    extensions: dict[str, ExtensionState] = Field(default_factory=dict)
+    extensions: dict[str, ExtensionState] = field(default_factory=dict)
     vm_agent: Literal["ready", "not_ready"] = "ready"
     created: Moment | None = None
     # When the provisioning or power state last changed.
     updated: Moment | None = None
     # When the guest OS last started (uptime); defaults to `created`.
     booted: Moment | None = None
-    faults: list[Fault] = Field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
     operation: PendingOperation | None = None
     # How this guest differs from what the image provides (run-command reads and changes it).
-    guest: Guest = Field(default_factory=Guest)
+    guest: Guest = field(default_factory=Guest)
     # The latest run-command invocations, newest last (`vmss run-command list`).
-    run_commands: list[RunCommandRecord] = Field(default_factory=list)
+    run_commands: list[RunCommandRecord] = field(default_factory=list)
 
 
+@dataclass(slots=True, kw_only=True)
 class FailingImage(Strict):
     """A model whose image version fails its health check after an upgrade, on every instance
     or only on the given zones or instances (for rehearsing a rolling upgrade that must stop)."""
 
     version: str
-    zones: list[str] = Field(default_factory=list)
-    instance_ids: list[int] = Field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
+    instance_ids: list[int] = field(default_factory=list)
     message: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class PreviousModel(Strict):
     model_version: int
     image_version: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class RollingUpgrade(Strict):
     """The latest rolling upgrade of a scale set, advanced batch by batch as time passes."""
 
@@ -308,50 +362,45 @@ class RollingUpgrade(Strict):
     last_action: Literal["Start", "Cancel"] = "Start"
     last_action_time: Moment
     correlation_id: str = ""
-    target_version: int = Field(default=1, ge=1)
-    batches: list[list[int]] = Field(default_factory=list)
+    target_version: Annotated[int, Ge(1)] = 1
+    batches: list[list[int]] = field(default_factory=list)
     # Index of the batch in flight, or of the next one.
     batch: int = 0
     phase: Literal["waiting", "upgrading", "surging", "replacing"] = "waiting"
     next_batch_at: Moment | None = None
-    surge_ids: list[int] = Field(default_factory=list)
-    succeeded: list[int] = Field(default_factory=list)
-    failed: list[int] = Field(default_factory=list)
-    previous: dict[str, PreviousModel] = Field(default_factory=dict)
+    surge_ids: list[int] = field(default_factory=list)
+    succeeded: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    previous: dict[str, PreviousModel] = field(default_factory=dict)
     cancel_requested: bool = False
     error_code: str = ""
     error_message: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class ScaleSet(Strict):
     location: str = ""
     created: Moment = DEFAULT_CREATED
     vm_sku: str = "Standard_D2s_v3"
-    zones: list[str] = Field(default_factory=list)
+    zones: Zones = field(default_factory=list)
     orchestration_mode: Literal["Uniform", "Flexible"] = "Uniform"
-    fault_domain_count: int = Field(default=5, ge=1, le=5)
+    fault_domain_count: Annotated[int, Ge(1), Le(5)] = 5
     overprovision: bool = True
     single_placement_group: bool = True
-    upgrade_policy: UpgradePolicy = Field(default_factory=UpgradePolicy)
-    scale_in_policy: list[Literal["Default", "OldestVM", "NewestVM"]] = Field(default_factory=list)
-    model: VmModel = Field(default_factory=VmModel)
-    tags: dict[str, str] = Field(default_factory=dict)
+    upgrade_policy: UpgradePolicy = field(default_factory=UpgradePolicy)
+    scale_in_policy: list[Literal["Default", "OldestVM", "NewestVM"]] = field(default_factory=list)
+    model: VmModel = field(default_factory=VmModel)
+    tags: dict[str, str] = field(default_factory=dict)
     # Model image versions that fail their health check (rehearsing a bad rollout).
-    failing_images: list[FailingImage] = Field(default_factory=list)
+    failing_images: list[FailingImage] = field(default_factory=list)
     rolling_upgrade: RollingUpgrade | None = None
     # Ids grow and are never reused: the next new instance gets this id.
-    next_instance_id: int | None = Field(default=None, ge=0)
-    instances: list[Instance] = Field(default_factory=list)
+    next_instance_id: Annotated[int, Ge(0)] | None = None
+    instances: list[Instance] = field(default_factory=list)
 
-    @field_validator("zones")
-    @classmethod
-    def _zones_unique(cls, zones: list[str]) -> list[str]:
-        if len(set(zones)) != len(zones):
-            raise ValueError("zones must not repeat")
-        return zones
-
-    @model_validator(mode="after")
-    def _complete(self) -> ScaleSet:
+    def __post_init__(self) -> None:
+        """Fill in the defaults that depend on other fields (after validation, and when the
+        domain builds a scale set), and check the rules across instances."""
         seen: set[int] = set()
         for position, inst in enumerate(self.instances):
             if inst.id in seen:
@@ -395,7 +444,6 @@ class ScaleSet(Strict):
                 f"next_instance_id {self.next_instance_id} is not above the highest instance id "
                 f"{top - 1} (instance ids are never reused)"
             )
-        return self
 
     @property
     def capacity(self) -> int:
@@ -409,21 +457,21 @@ class ScaleSet(Strict):
         return None
 
 
+@dataclass(slots=True, kw_only=True)
 class ResourceGroup(Strict):
     location: str = DEFAULT_LOCATION
-    scale_sets: dict[str, ScaleSet] = Field(default_factory=dict)
+    scale_sets: dict[str, ScaleSet] = field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _inherit_location(self) -> ResourceGroup:
+    def __post_init__(self) -> None:
         for scale_set in self.scale_sets.values():
             if not scale_set.location:
                 scale_set.location = self.location
-        return self
 
 
 # --- the subscription as a whole -------------------------------------------------------------
 
 
+@dataclass(slots=True, kw_only=True)
 class ClockSettings(Strict):
     """`wall`: simulated time follows real time; `manual`: time moves only when told."""
 
@@ -432,29 +480,18 @@ class ClockSettings(Strict):
     now: Moment = DEFAULT_CREATED
 
 
-def _duration(text: str) -> str:
-    from vmsscli.durations import parse_duration
-
-    parse_duration(text)
-    return text
-
-
+@dataclass(slots=True, kw_only=True)
 class Durations(Strict):
     """How long each operation takes in simulated time (per state file)."""
 
-    start: str = "PT30S"
-    stop: str = "PT30S"
-    deallocate: str = "PT1M"
-    restart: str = "PT1M"
-    reimage: str = "PT3M"
-    delete: str = "PT1M"
-    upgrade: str = "PT2M"
-    create: str = "PT2M"
-
-    @field_validator("*")
-    @classmethod
-    def _valid(cls, value: str) -> str:
-        return _duration(value)
+    start: Duration = "PT30S"
+    stop: Duration = "PT30S"
+    deallocate: Duration = "PT1M"
+    restart: Duration = "PT1M"
+    reimage: Duration = "PT3M"
+    delete: Duration = "PT1M"
+    upgrade: Duration = "PT2M"
+    create: Duration = "PT2M"
 
     def of(self, name: str):
         from vmsscli.durations import parse_duration
@@ -462,18 +499,20 @@ class Durations(Strict):
         return parse_duration(getattr(self, name))
 
 
+@dataclass(slots=True, kw_only=True)
 class SkippedInstance(Strict):
     instance_id: str
     reason: str
 
 
+@dataclass(slots=True, kw_only=True)
 class ActivityEntry(Strict):
     time: Moment
     operation: str
     resource_id: str
     status: Literal["Started", "Succeeded", "Failed"] = "Succeeded"
-    instance_ids: list[str] = Field(default_factory=list)
-    skipped: list[SkippedInstance] = Field(default_factory=list)
+    instance_ids: list[str] = field(default_factory=list)
+    skipped: list[SkippedInstance] = field(default_factory=list)
     error: str = ""
     command: str = ""
     # What was sent with the request, e.g. a run-command script.
@@ -481,33 +520,36 @@ class ActivityEntry(Strict):
     correlation_id: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class Baseline(Strict):
     """A scale set as an exercise found it: what was serving, on which image."""
 
-    serving: list[int] = Field(default_factory=list)
-    instances: list[int] = Field(default_factory=list)
+    serving: list[int] = field(default_factory=list)
+    instances: list[int] = field(default_factory=list)
     image_version: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class ExerciseRun(Strict):
     """The exercise under way in this state file (`vmss exercise start`)."""
 
     name: str
     started: Moment
     # Activity-log entries before this index were there before the exercise began.
-    log_start: int = Field(default=0, ge=0)
-    hints_shown: int = Field(default=0, ge=0)
+    log_start: Annotated[int, Ge(0)] = 0
+    hints_shown: Annotated[int, Ge(0)] = 0
     # Keyed "resource-group/scale-set".
-    baseline: dict[str, Baseline] = Field(default_factory=dict)
+    baseline: dict[str, Baseline] = field(default_factory=dict)
 
 
+@dataclass(slots=True, kw_only=True)
 class State(Strict):
     schema_version: int = SCHEMA_VERSION
     subscription_id: str = DEFAULT_SUBSCRIPTION
-    clock: ClockSettings = Field(default_factory=ClockSettings)
-    durations: Durations = Field(default_factory=Durations)
-    resource_groups: dict[str, ResourceGroup] = Field(default_factory=dict)
-    activity_log: list[ActivityEntry] = Field(default_factory=list)
+    clock: ClockSettings = field(default_factory=ClockSettings)
+    durations: Durations = field(default_factory=Durations)
+    resource_groups: dict[str, ResourceGroup] = field(default_factory=dict)
+    activity_log: list[ActivityEntry] = field(default_factory=list)
     exercise: ExerciseRun | None = None
 
     def scale_sets(self):

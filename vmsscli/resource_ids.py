@@ -3,6 +3,19 @@
 VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
 
 
+def name_uuid(namespace: bytes, name: str) -> str:
+    """`str(uuid.uuid5(UUID(bytes=namespace), name))`, computed with hashlib directly: the uuid
+    module imports `platform` (several milliseconds) and its objects cost more than the hash
+    when a thousand instances are listed."""
+    import hashlib
+
+    digest = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def vmss_id(subscription: str, rg: str, name: str) -> str:
     return f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/{VMSS_TYPE}/{name}"
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from vmsscli.errors import CLIError, StateFileError
 from vmsscli.model import State, Strict
+
+if TYPE_CHECKING:
+    from annotated_types import Ge, Le
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "state" / "scenarios"
 # Where a regular (non-editable) install puts them (pyproject's data-files).
@@ -25,16 +27,17 @@ INSTALLED = Path(sys.prefix) / "share" / "vmsscli" / "scenarios"
 SUFFIXES = (".toml", ".json")
 
 
+@dataclass(slots=True, kw_only=True)
 class FaultSpec(Strict):
     """A fault injected when the scenario loads, chosen as `vmss fault inject` chooses."""
 
     resource_group: str
     name: str
     kind: str
-    instance_ids: list[str] = Field(default_factory=list)
+    instance_ids: list[str] = field(default_factory=list)
     zone: str = ""
-    count: int | None = Field(default=None, ge=1)
-    percent: int | None = Field(default=None, ge=1, le=100)
+    count: Annotated[int, Ge(1)] | None = None
+    percent: Annotated[int, Ge(1), Le(100)] | None = None
     seed: int = 0
     extension: str = ""
     host: str = ""
@@ -59,6 +62,7 @@ Check = Literal[
 ]
 
 
+@dataclass(slots=True, kw_only=True)
 class Objective(Strict):
     """One check over the final state and the activity log (see vmsscli.domain.exercise)."""
 
@@ -67,21 +71,22 @@ class Objective(Strict):
     # The scale set; default: the scenario's only (or first) scale set.
     resource_group: str = ""
     name: str = ""
-    instances: list[int] = Field(default_factory=list)
-    operations: list[str] = Field(default_factory=list)
+    instances: list[int] = field(default_factory=list)
+    operations: list[str] = field(default_factory=list)
     before: str = ""
-    count: int = Field(default=0, ge=0)
-    percent: int = Field(default=0, ge=0, le=100)
+    count: Annotated[int, Ge(0)] = 0
+    percent: Annotated[int, Ge(0), Le(100)] = 0
     image_version: str = ""
 
 
+@dataclass(slots=True, kw_only=True)
 class Scenario(Strict):
     title: str
     description: str = ""
     field_case: str = ""
-    hints: list[str] = Field(default_factory=list)
-    faults: list[FaultSpec] = Field(default_factory=list)
-    objectives: list[Objective] = Field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    faults: list[FaultSpec] = field(default_factory=list)
+    objectives: list[Objective] = field(default_factory=list)
     state: State
 
     @property
@@ -121,8 +126,9 @@ def find(name: str) -> Path:
 
 def load(path: Path) -> Scenario:
     """Read and validate a scenario file; every problem is one line naming file and field."""
-    from pydantic import ValidationError
+    from pydantic_core import ValidationError
 
+    from vmsscli.schema import validate as validate_as
     from vmsscli.store import describe, parse, validate
 
     try:
@@ -135,7 +141,7 @@ def load(path: Path) -> Scenario:
         raise StateFileError(f"Scenario file '{path}' has no [state] table (the starting fleet).")
     state = validate(state_data, path)
     try:
-        return Scenario.model_validate({**data, "state": state})
+        return validate_as(Scenario, {**data, "state": state})
     except ValidationError as exc:
         raise StateFileError(f"Scenario file '{path}' is invalid at {describe(exc)}.") from None
 

@@ -98,9 +98,11 @@ def write_state(focus: tuple[str, str] | None = None):
         if not current.what_if:
             yield state
             return
+        import copy
+
         from vmsscli.cli.what_if import WhatIf
 
-        before = state.model_copy(deep=True)
+        before = copy.deepcopy(state)
         yield state
         # Leaving by an exception: the transaction saves nothing.
         raise WhatIf(before, state)

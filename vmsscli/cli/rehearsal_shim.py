@@ -43,6 +43,7 @@ def main(program: str) -> None:
         args = args[1:]
     from vmsscli.cli.context import now
     from vmsscli.domain.rehearsal import snapshot
+    from vmsscli.schema import dump
 
     before_state = _state()
     before = snapshot(before_state, now(before_state))
@@ -63,7 +64,7 @@ def main(program: str) -> None:
             "exitCode": code,
             "before": before,
             "after": snapshot(after_state, now(after_state)),
-            "entries": [e.model_dump(mode="json") for e in after_state.activity_log[log_length:]],
+            "entries": [dump(e, mode="json") for e in after_state.activity_log[log_length:]],
         }
     )
     sys.exit(code)

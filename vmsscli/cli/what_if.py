@@ -4,10 +4,12 @@ instead of the command's result. Nothing is saved."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from vmsscli.cli import context
 from vmsscli.cli.azparse import WhatIfReport
+from vmsscli.schema import dump
 
 THRESHOLD = 80
 
@@ -16,7 +18,7 @@ def _played_out(state):
     """A copy of the state with every operation and rolling upgrade run to its end."""
     from vmsscli.domain.operations import play_out
 
-    future = state.model_copy(deep=True)
+    future = copy.deepcopy(state)
     play_out(future)
     return future
 
@@ -39,7 +41,7 @@ class WhatIf(WhatIfReport):
             "before": before,
             "after": future,
             "entries": [
-                e.model_dump(mode="json")
+                dump(e, mode="json")
                 for e in self.after.activity_log[len(self.before.activity_log) :]
             ],
         }

@@ -3,18 +3,19 @@ them (a Started event, and a Succeeded or Failed event with the same correlation
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from vmsscli.model import ActivityEntry, SkippedInstance, State
+from vmsscli.resource_ids import name_uuid
 
-_CORRELATION_NAMESPACE = uuid.UUID("6f1c2a0e-5b7d-4c1e-9a53-2f8e7d6c4b10")
+_CORRELATION_NAMESPACE = bytes.fromhex("6f1c2a0e5b7d4c1e9a532f8e7d6c4b10")
 
 
 def new_correlation_id(state: State, now: datetime, operation: str, resource_id: str) -> str:
     """Derived from the log's length and the event, so equal histories give equal ids."""
     seed = f"{len(state.activity_log)}|{now.isoformat()}|{operation}|{resource_id}"
-    return str(uuid.uuid5(_CORRELATION_NAMESPACE, seed))
+    return name_uuid(_CORRELATION_NAMESPACE, seed)
 
 
 def record(
@@ -59,7 +60,7 @@ def succeeded(state: State, correlation_id: str, when: datetime) -> ActivityEntr
     )
     if started is None:
         return None
-    entry = started.model_copy(update={"time": when, "status": "Succeeded"})
+    entry = replace(started, time=when, status="Succeeded")
     state.activity_log.append(entry)
     return entry
 

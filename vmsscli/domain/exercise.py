@@ -3,6 +3,7 @@ activity log, and the debrief (what was done to the fleet, in order)."""
 
 from __future__ import annotations
 
+import copy
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +42,7 @@ def start_state(scenario) -> State:
     from vmsscli.domain import faults
     from vmsscli.domain.fleet import find_scale_set
 
-    state = scenario.state.model_copy(deep=True)
+    state = copy.deepcopy(scenario.state)
     for spec in scenario.faults:
         _rg, _key, scale_set = find_scale_set(state, spec.resource_group, spec.name)
         targets = faults.select(

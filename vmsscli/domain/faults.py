@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vmsscli.errors import CLIError
 from vmsscli.model import (
@@ -255,7 +255,7 @@ def clear(
             removed.append((None, "bad-model"))
             if rest and rest != ["kept"]:
                 field = "instance_ids" if failing.instance_ids else "zones"
-                keep.append(failing.model_copy(update={field: rest}))
+                keep.append(replace(failing, **{field: rest}))
         scale_set.failing_images = keep
     for inst in targets:
         for found in faults_of(scale_set, inst):

@@ -12,7 +12,7 @@ against the model, which is how a cancelled rolling upgrade is restarted.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -181,7 +181,9 @@ def _read_back(scale_set: ScaleSet, before: dict[str, Any], doc: dict[str, Any])
 
 
 def _rolling_policy(raw: Any) -> RollingPolicy:
-    from pydantic import ValidationError
+    from pydantic_core import ValidationError
+
+    from vmsscli.schema import validate
 
     if not isinstance(raw, dict):
         raise _invalid("upgradePolicy.rollingUpgradePolicy", raw)
@@ -191,7 +193,7 @@ def _rolling_policy(raw: Any) -> RollingPolicy:
             raise _invalid(f"upgradePolicy.rollingUpgradePolicy.{key}", value)
         values[ROLLING_FIELDS[key]] = value
     try:
-        policy = RollingPolicy.model_validate(values)
+        policy = validate(RollingPolicy, values)
         from vmsscli.durations import parse_duration
 
         parse_duration(policy.pause_time_between_batches)
@@ -227,19 +229,19 @@ def update(
         apply_add(doc, path, values, edits.force_string)
     for path, *index in edits.removes:
         apply_remove(doc, path, index[0] if index else None)
-    old_model = scale_set.model.model_copy(deep=True)
+    old_model = copy.deepcopy(scale_set.model)
     capacity = _read_back(scale_set, before, doc)
     if edits.mode is not None:
         scale_set.upgrade_policy.mode = edits.mode  # type: ignore[assignment]
     if edits.rolling:
         current = scale_set.upgrade_policy.rolling or RollingPolicy()
-        scale_set.upgrade_policy.rolling = current.model_copy(update=edits.rolling)
+        scale_set.upgrade_policy.rolling = replace(current, **edits.rolling)
     if scale_set.upgrade_policy.mode == "Rolling":
         if not scale_set.model.has_health_monitoring:
             raise ServiceError("BadRequest", rolling.NO_HEALTH)
         if scale_set.upgrade_policy.rolling is None:
             scale_set.upgrade_policy.rolling = RollingPolicy()
-    if scale_set.model.model_dump(exclude={"version"}) != old_model.model_dump(exclude={"version"}):
+    if replace(scale_set.model, version=1) != replace(old_model, version=1):
         for inst in scale_set.instances:
             if inst.model_version == old_model.version and not inst.image_version:
                 inst.image_version = old_model.image.exact_version

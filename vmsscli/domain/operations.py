@@ -82,7 +82,7 @@ def complete(scale_set: ScaleSet, inst: Instance) -> None:
         inst.health = "healthy"
         inst.vm_agent = "ready"
         for service in inst.guest.services.values():
-            if service.status != "active" and "status" in service.model_fields_set:
+            if service.status not in (None, "active"):
                 service.status = "active"
     if name in ("reimage", "upgrade", "create"):
         apply_latest_model(scale_set, inst)

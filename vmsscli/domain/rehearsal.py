@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from vmsscli.domain.exercise import DISRUPTIVE, WHOLE_SET_CAPABLE, classify, requested_ids
-from vmsscli.model import Instance, ScaleSet, State
+from vmsscli.model import ActivityEntry, Instance, ScaleSet, State
 from vmsscli.resource_ids import scale_set_key
+from vmsscli.schema import validate
 
 
 def _stateful(scale_set: ScaleSet, inst: Instance, now: datetime) -> bool:
@@ -93,8 +94,6 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
 def command_report(step: dict[str, Any], threshold: int) -> dict[str, Any]:
     """One journal step (argv, exit code, snapshots, the activity entries it added) as a
     report row with its warnings."""
-    from vmsscli.model import ActivityEntry
-
     argv = step["argv"]
     row: dict[str, Any] = {
         "command": " ".join(_quote(a) for a in argv),
@@ -109,7 +108,7 @@ def command_report(step: dict[str, Any], threshold: int) -> dict[str, Any]:
         )
         return row
     before, after = step["before"], step["after"]
-    entries = [ActivityEntry.model_validate(e) for e in step.get("entries", [])]
+    entries = [validate(ActivityEntry, e) for e in step.get("entries", [])]
     disrupted: dict[str, set[str]] = {}
     # A scale-in lowers capacity on purpose: it is not counted as lost serving capacity.
     scaled_in: dict[str, set[str]] = {}

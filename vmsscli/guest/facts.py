@@ -11,12 +11,13 @@ not answer. Changes a script makes (restarting a service, writing or removing a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
 from vmsscli.model import Guest, Instance, Mount, ScaleSet, Service
 
 DEFAULT_APP_SERVICE = "app"
+SERVICE_FIELDS = tuple(f.name for f in fields(Service))
 # Memory of a few common sizes, in MB; others get 8 GB.
 SKU_MEMORY_MB = {
     "standard_b1s": 1024,
@@ -33,11 +34,18 @@ def app_service_name(scale_set: ScaleSet, inst: Instance) -> str:
     return inst.guest.app_service or scale_set.model.guest.app_service or DEFAULT_APP_SERVICE
 
 
-def _merge_service(base: Service | None, override: Service) -> Service:
-    if base is None:
-        return override.model_copy(deep=True)
-    changes = {name: getattr(override, name) for name in override.model_fields_set}
-    return base.model_copy(update=changes, deep=True)
+def _effective(*layers: Service | None) -> Service:
+    """A service with every field filled: each layer's given (not None) fields over the ones
+    before, over the defaults (active, no description, ports or logs)."""
+    merged = Service(status="active", description="", ports=[], logs=[])
+    for layer in layers:
+        if layer is None:
+            continue
+        for name in SERVICE_FIELDS:
+            value = getattr(layer, name)
+            if value is not None:
+                setattr(merged, name, list(value) if isinstance(value, list) else value)
+    return merged
 
 
 def app_service_status(scale_set: ScaleSet, inst: Instance) -> str:
@@ -46,7 +54,7 @@ def app_service_status(scale_set: ScaleSet, inst: Instance) -> str:
     status = "active"
     for layer in (scale_set.model.guest, inst.guest):
         service = layer.services.get(name)
-        if service is not None and "status" in service.model_fields_set:
+        if service is not None and service.status is not None:
             status = service.status
     return status
 
@@ -182,7 +190,7 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
         health_path=path,
     )
     view.app_healthy = app_health(scale_set, inst) == "healthy"
-    services = _default_services(view, scale_set)
+    services = {key: _effective(s) for key, s in _default_services(view, scale_set).items()}
     mounts = {
         "/": Mount(size_gb=float(model.os_disk_size_gb), used_gb=6.2, device="/dev/sda1"),
         "/mnt": Mount(size_gb=16.0, used_gb=0.1, device="/dev/sdb1"),
@@ -197,9 +205,9 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
     }
     for layer in layers:
         for key, service in layer.services.items():
-            services[key] = _merge_service(services.get(key), service)
+            services[key] = _effective(services.get(key), service)
         for key, mount in layer.mounts.items():
-            mounts[key] = mount.model_copy()
+            mounts[key] = replace(mount)
         files.update(layer.files)
         for removed in layer.removed_files:
             files.pop(removed, None)
@@ -213,7 +221,7 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
             root.used_gb = root.size_gb
         elif fault.kind == "stale-process":
             view.app_hung = True
-            service = view.services.setdefault(view.app_service, Service())
+            service = view.services.setdefault(view.app_service, _effective())
             hung_since = max(inst.booted, now - timedelta(minutes=47))
             service.logs = [
                 *service.logs,

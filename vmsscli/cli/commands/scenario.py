@@ -37,11 +37,11 @@ def _listing(name: str, scenario) -> dict[str, Any]:
 
 
 def _briefing(name: str, scenario, *, with_objectives: bool) -> dict[str, Any]:
+    from vmsscli.schema import dump
+
     out: dict[str, Any] = {
         "description": scenario.description.strip(),
-        "faults": [
-            {k: v for k, v in f.model_dump(exclude_defaults=True).items()} for f in scenario.faults
-        ],
+        "faults": [dump(f, exclude_defaults=True) for f in scenario.faults],
         "fieldCase": scenario.field_case,
         "fleet": _fleet(scenario.state),
         "hints": len(scenario.hints),
