@@ -46,6 +46,19 @@ def to_json(result: Any) -> str:
     return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
+def write_json(result: Any, stream) -> None:
+    """`to_json` written as bytes where the stream has a buffer (no decoding and re-encoding
+    of a few megabytes)."""
+    import orjson
+
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(to_json(result))
+        return
+    stream.flush()
+    buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
 # --- yaml --------------------------------------------------------------------------------------
 
 
@@ -247,9 +260,10 @@ def write(
     """Format `result` (already queried) and write it; a None result prints nothing."""
     if result is None or fmt == "none":
         return
-    if fmt in ("json", "jsonc"):
-        text = to_json(result)
-        stream.write(_colorize(text, "json") if fmt == "jsonc" and color else text)
+    if fmt == "json" or (fmt == "jsonc" and not color):
+        write_json(result, stream)
+    elif fmt == "jsonc":
+        stream.write(_colorize(to_json(result), "json"))
     elif fmt in ("yaml", "yamlc"):
         text = to_yaml(result)
         stream.write(_colorize(text, "yaml") if fmt == "yamlc" and color else text)

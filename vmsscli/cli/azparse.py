@@ -10,7 +10,6 @@ az-style help, the "misspelled" error, and turns every error into az's stderr fo
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import textwrap
@@ -72,6 +71,8 @@ def looks_like_option(token: str) -> bool:
 
 
 def did_you_mean(value: str, choices: list[str]) -> list[str]:
+    import difflib
+
     match = difflib.get_close_matches(value, choices, n=1, cutoff=0.7)
     return [f"Did you mean '{match[0]}' ?"] if match else []
 

@@ -376,7 +376,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         """Get a list of all virtual machine instances in a scale set."""
         from vmsscli.domain.fleet import find_scale_set
         from vmsscli.domain.health import is_latest_model
-        from vmsscli.views import POWER_DISPLAY, vm_view
+        from vmsscli.views import POWER_DISPLAY, VmViews
 
         state = context.read_state((resource_group, name))
         rg, key, scale_set = find_scale_set(state, resource_group, name)
@@ -394,12 +394,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             "instanceview/statuses",
         )
         result = []
+        views = VmViews(state.subscription_id, rg, key, scale_set)
         for inst in scale_set.instances:
             if mode == "latest" and not is_latest_model(scale_set, inst):
                 continue
             if mode == "not-latest" and is_latest_model(scale_set, inst):
                 continue
-            item = vm_view(state.subscription_id, rg, key, scale_set, inst, expand=expanded)
+            item = views.view(inst, expand=expanded)
             if (select or "").lower() == "instanceview/statuses" and "instanceView" in item:
                 item["instanceView"] = {"statuses": item["instanceView"]["statuses"]}
             if mode == "power":
