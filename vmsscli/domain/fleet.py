@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,7 +24,7 @@ from vmsscli.model import (
     UpgradePolicy,
     VmModel,
 )
-from vmsscli.resource_ids import VMSS_TYPE, vmss_id
+from vmsscli.resource_ids import VMSS_TYPE, sha1, vmss_id
 
 ROLLING_WITHOUT_HEALTH = (
     "Rolling Upgrade mode is not supported for this Virtual Machine Scale Set because a health "
@@ -207,7 +206,7 @@ class CreateSpec:
 def default_computer_name_prefix(rg: str, name: str) -> str:
     """az derives a short prefix from the name plus a hash, e.g. `vmssb6649`."""
     letters = "".join(ch for ch in name.lower() if ch.isalnum())[:4] or "vmss"
-    digest = hashlib.sha1(f"{rg}/{name}".lower().encode()).hexdigest()[:5]
+    digest = sha1(f"{rg}/{name}".lower().encode()).hex()[:5]
     return letters + digest
 
 
