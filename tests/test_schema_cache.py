@@ -127,3 +127,15 @@ def test_validation_errors_come_from_the_cached_schema_too(fresh_cache):
     with pytest.raises(ValidationError) as caught:
         schema.validate(State, {"clock": {"mode": "sometimes"}})
     assert caught.value.errors()[0]["loc"] == ("clock", "mode")
+
+
+def test_schema_objects_compare_by_value_and_print_like_dataclasses():
+    from vmsscli.model import Protection
+
+    assert Protection(scale_in=True) == Protection(scale_in=True, scale_set_actions=False)
+    assert Protection(scale_in=True) != Protection()
+    assert Protection() != object() and Protection().__eq__(object()) is NotImplemented
+    assert repr(Protection(scale_in=True)) == "Protection(scale_in=True, scale_set_actions=False)"
+    with pytest.raises(TypeError):
+        hash(Protection())
+    assert demo_state() == demo_state() and demo_state() is not demo_state()

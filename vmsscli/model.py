@@ -95,17 +95,35 @@ if TYPE_CHECKING:
 
 
 class Strict:
-    """Unknown keys are errors: a typo in a hand-edited file must not be silently ignored."""
+    """Unknown keys are errors: a typo in a hand-edited file must not be silently ignored.
+
+    Equality and repr are written once here rather than generated for every class (the
+    generated methods cost about a quarter of defining the schema, on every run of `vmss`);
+    they behave as the dataclass ones. Every class has a docstring: for one without,
+    `dataclass` builds one from the signature, which costs more than the class itself.
+    """
 
     __slots__ = ()
     __pydantic_config__ = {"extra": "forbid"}
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self.__dataclass_fields__)
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__dataclass_fields__)
+        return f"{type(self).__name__}({values})"
 
 
 # --- the scale set model ---------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class ImageReference(Strict):
+    """The marketplace image of the scale set model."""
+
     publisher: str = "Canonical"
     offer: str = "0001-com-ubuntu-server-jammy"
     sku: str = "22_04-lts-gen2"
@@ -114,7 +132,7 @@ class ImageReference(Strict):
     exact_version: str = "22.04.202410020"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Extension(Strict):
     """An extension in the scale set model (`virtualMachineProfile.extensionProfile`)."""
 
@@ -133,7 +151,7 @@ class Extension(Strict):
 # --- the simulated guest OS -------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Service(Strict):
     """A systemd service (Windows: a service) in the guest. Fields left out (`None`) come from
     the image's definition of the service, or from defaults (active, no ports, no logs); the
@@ -146,14 +164,16 @@ class Service(Strict):
     logs: list[str] | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Mount(Strict):
+    """A mounted file system in the guest (df), sizes in GB."""
+
     size_gb: Annotated[float, Gt(0)] = 30.0
     used_gb: Annotated[float, Ge(0)] = 6.0
     device: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class CannedOutput(Strict):
     """A scenario's answer for scripts the interpreter does not model: the first entry whose
     regular expression matches the script wins."""
@@ -164,7 +184,7 @@ class CannedOutput(Strict):
     exit_code: int = 0
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Guest(Strict):
     """Facts about the guest OS. On a scale set model: what the image provides to every
     instance; on an instance: what differs on that instance (a reimage clears it). Anything
@@ -186,7 +206,7 @@ class Guest(Strict):
     queues: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class VmModel(Strict):
     """The virtual machine profile every instance is built from."""
 
@@ -212,7 +232,7 @@ class VmModel(Strict):
         return bool(self.health_probe) or self.app_health_extension is not None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class RollingPolicy(Strict):
     """Azure's rolling upgrade policy; `None` flags are not sent and so not printed."""
 
@@ -226,8 +246,10 @@ class RollingPolicy(Strict):
     rollback_failed_instances_on_policy_breach: bool | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class UpgradePolicy(Strict):
+    """How model changes reach the instances: Manual, Automatic or Rolling."""
+
     mode: UpgradeMode = "Manual"
     rolling: RollingPolicy | None = None
 
@@ -235,13 +257,15 @@ class UpgradePolicy(Strict):
 # --- instances -------------------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Protection(Strict):
+    """An instance's protection policy (both flags as Azure names them)."""
+
     scale_in: bool = False
     scale_set_actions: bool = False
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class ExtensionState(Strict):
     """The state of one model extension on one instance; absent means it succeeded."""
 
@@ -249,7 +273,7 @@ class ExtensionState(Strict):
     message: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Fault(Strict):
     """A fault on an instance, repaired by the action that would repair it in Azure.
 
@@ -280,7 +304,7 @@ OperationName = Literal[
 ]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class PendingOperation(Strict):
     """An operation in flight on an instance; it completes when the clock reaches `completes`."""
 
@@ -290,8 +314,10 @@ class PendingOperation(Strict):
     correlation_id: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class RunCommandRecord(Strict):
+    """One run-command invocation on an instance, with what it printed."""
+
     name: str
     command_id: str
     script: list[str] = field(default_factory=list)
@@ -302,8 +328,10 @@ class RunCommandRecord(Strict):
     stderr: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Instance(Strict):
+    """One VM of a Uniform scale set, with the facts its views are rendered from."""
+
     id: Annotated[int, Ge(0)]
     zone: str = ""
     fault_domain: Annotated[int, Ge(0)] | None = None
@@ -336,7 +364,7 @@ class Instance(Strict):
     run_commands: list[RunCommandRecord] = field(default_factory=list)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class FailingImage(Strict):
     """A model whose image version fails its health check after an upgrade, on every instance
     or only on the given zones or instances (for rehearsing a rolling upgrade that must stop)."""
@@ -347,13 +375,15 @@ class FailingImage(Strict):
     message: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class PreviousModel(Strict):
+    """What an instance ran before a rolling upgrade moved it (for rollback)."""
+
     model_version: int
     image_version: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class RollingUpgrade(Strict):
     """The latest rolling upgrade of a scale set, advanced batch by batch as time passes."""
 
@@ -377,8 +407,10 @@ class RollingUpgrade(Strict):
     error_message: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class ScaleSet(Strict):
+    """A Uniform scale set: its model, policies and instances."""
+
     location: str = ""
     created: Moment = DEFAULT_CREATED
     vm_sku: str = "Standard_D2s_v3"
@@ -457,8 +489,10 @@ class ScaleSet(Strict):
         return None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class ResourceGroup(Strict):
+    """A resource group and the scale sets in it."""
+
     location: str = DEFAULT_LOCATION
     scale_sets: dict[str, ScaleSet] = field(default_factory=dict)
 
@@ -471,7 +505,7 @@ class ResourceGroup(Strict):
 # --- the subscription as a whole -------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class ClockSettings(Strict):
     """`wall`: simulated time follows real time; `manual`: time moves only when told."""
 
@@ -480,7 +514,7 @@ class ClockSettings(Strict):
     now: Moment = DEFAULT_CREATED
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Durations(Strict):
     """How long each operation takes in simulated time (per state file)."""
 
@@ -499,14 +533,18 @@ class Durations(Strict):
         return parse_duration(getattr(self, name))
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class SkippedInstance(Strict):
+    """An instance a whole-set request left alone, and why."""
+
     instance_id: str
     reason: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class ActivityEntry(Strict):
+    """One event of the activity log (Started, Succeeded or Failed)."""
+
     time: Moment
     operation: str
     resource_id: str
@@ -520,7 +558,7 @@ class ActivityEntry(Strict):
     correlation_id: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class Baseline(Strict):
     """A scale set as an exercise found it: what was serving, on which image."""
 
@@ -529,7 +567,7 @@ class Baseline(Strict):
     image_version: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class ExerciseRun(Strict):
     """The exercise under way in this state file (`vmss exercise start`)."""
 
@@ -542,8 +580,10 @@ class ExerciseRun(Strict):
     baseline: dict[str, Baseline] = field(default_factory=dict)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, eq=False, repr=False)
 class State(Strict):
+    """Everything vmsscli simulates for one subscription: the whole state file."""
+
     schema_version: int = SCHEMA_VERSION
     subscription_id: str = DEFAULT_SUBSCRIPTION
     clock: ClockSettings = field(default_factory=ClockSettings)
