@@ -1,16 +1,17 @@
 """ARM resource ids (and the ids and names derived from them by hashing), shared by the views
 that print them and the activity log that records them."""
 
+try:
+    from _sha1 import sha1 as _new_sha1  # CPython's own: hashlib loads OpenSSL first (~3 ms)
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import sha1 as _new_sha1
+
 VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
 
 
 def sha1(data: bytes) -> bytes:
     """The SHA-1 digest of `data` (names and ids derived from names, not security)."""
-    try:
-        from _sha1 import sha1 as new  # CPython's own: hashlib loads OpenSSL first (~3 ms)
-    except ImportError:  # pragma: no cover - other interpreters
-        from hashlib import sha1 as new
-    return new(data).digest()
+    return _new_sha1(data).digest()
 
 
 def name_uuid(namespace: bytes, name: str) -> str:

@@ -66,7 +66,8 @@ def unique_id(subscription: str, rg: str, name: str, scale_set: ScaleSet) -> str
 
 def vm_id(subscription: str, rg: str, name: str, inst: Instance) -> str:
     assert inst.created is not None
-    return _uuid(subscription, rg.lower(), name.lower(), inst.id, inst.created.isoformat())
+    seed = f"{subscription}/{rg.lower()}/{name.lower()}/{inst.id}/{inst.created.isoformat()}"
+    return name_uuid(_ID_NAMESPACE, seed)
 
 
 def computer_name(scale_set: ScaleSet, name: str, instance_id: int) -> str:
