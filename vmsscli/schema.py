@@ -37,18 +37,10 @@ def validate(cls: type[T], data: Any) -> T:
     return compiled(cls)[0].validate_python(data)
 
 
-def dump(
-    value: Any,
-    *,
-    mode: str = "python",
-    exclude_defaults: bool = False,
-    exclude: set[str] | None = None,
-) -> Any:
+def dump(value: Any, *, mode: str = "python", exclude_defaults: bool = False) -> Any:
     """A schema object as plain values: `mode="json"` gives what JSON can hold (times as ISO
     text); `exclude_defaults` leaves out what a file need not say."""
-    return compiled(type(value))[1].to_python(
-        value, mode=mode, exclude_defaults=exclude_defaults, exclude=exclude
-    )
+    return compiled(type(value))[1].to_python(value, mode=mode, exclude_defaults=exclude_defaults)
 
 
 def compiled(cls: type) -> tuple[Any, Any]:
@@ -70,9 +62,7 @@ def _core_schema(cls: type) -> Any:
         try:
             with open(path, "rb") as handle:
                 return pickle.load(handle)
-        except FileNotFoundError:
-            pass
-        except Exception:  # a damaged or foreign file: built again and replaced below
+        except Exception:  # missing, damaged or unreadable: built again and replaced below
             pass
     core_schema = build_core_schema(cls)
     if path is not None:
@@ -86,6 +76,8 @@ def build_core_schema(cls: type) -> Any:
 
     from vmsscli import model
 
+    # pydantic reads the (string) annotations in the namespace of the module defining each
+    # class; the names they use from pydantic are put there only now.
     names = model.annotation_names()
     for module in {model, sys.modules[cls.__module__]}:
         for name, value in names.items():
