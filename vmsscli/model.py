@@ -117,10 +117,16 @@ class Strict:
         return f"{type(self).__name__}({values})"
 
 
+def schema_class(cls: type) -> type:
+    """A class of the state schema: a dataclass with slots and keyword-only fields, taking
+    equality and repr from `Strict`."""
+    return dataclass(slots=True, kw_only=True, eq=False, repr=False)(cls)
+
+
 # --- the scale set model ---------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class ImageReference(Strict):
     """The marketplace image of the scale set model."""
 
@@ -132,7 +138,7 @@ class ImageReference(Strict):
     exact_version: str = "22.04.202410020"
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Extension(Strict):
     """An extension in the scale set model (`virtualMachineProfile.extensionProfile`)."""
 
@@ -151,7 +157,7 @@ class Extension(Strict):
 # --- the simulated guest OS -------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Service(Strict):
     """A systemd service (Windows: a service) in the guest. Fields left out (`None`) come from
     the image's definition of the service, or from defaults (active, no ports, no logs); the
@@ -164,7 +170,7 @@ class Service(Strict):
     logs: list[str] | None = None
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Mount(Strict):
     """A mounted file system in the guest (df), sizes in GB."""
 
@@ -173,7 +179,7 @@ class Mount(Strict):
     device: str = ""
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class CannedOutput(Strict):
     """A scenario's answer for scripts the interpreter does not model: the first entry whose
     regular expression matches the script wins."""
@@ -184,7 +190,7 @@ class CannedOutput(Strict):
     exit_code: int = 0
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Guest(Strict):
     """Facts about the guest OS. On a scale set model: what the image provides to every
     instance; on an instance: what differs on that instance (a reimage clears it). Anything
@@ -206,7 +212,7 @@ class Guest(Strict):
     queues: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class VmModel(Strict):
     """The virtual machine profile every instance is built from."""
 
@@ -232,7 +238,7 @@ class VmModel(Strict):
         return bool(self.health_probe) or self.app_health_extension is not None
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class RollingPolicy(Strict):
     """Azure's rolling upgrade policy; `None` flags are not sent and so not printed."""
 
@@ -246,7 +252,7 @@ class RollingPolicy(Strict):
     rollback_failed_instances_on_policy_breach: bool | None = None
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class UpgradePolicy(Strict):
     """How model changes reach the instances: Manual, Automatic or Rolling."""
 
@@ -257,7 +263,7 @@ class UpgradePolicy(Strict):
 # --- instances -------------------------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Protection(Strict):
     """An instance's protection policy (both flags as Azure names them)."""
 
@@ -265,7 +271,7 @@ class Protection(Strict):
     scale_set_actions: bool = False
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class ExtensionState(Strict):
     """The state of one model extension on one instance; absent means it succeeded."""
 
@@ -273,7 +279,7 @@ class ExtensionState(Strict):
     message: str = ""
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Fault(Strict):
     """A fault on an instance, repaired by the action that would repair it in Azure.
 
@@ -304,7 +310,7 @@ OperationName = Literal[
 ]
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class PendingOperation(Strict):
     """An operation in flight on an instance; it completes when the clock reaches `completes`."""
 
@@ -314,7 +320,7 @@ class PendingOperation(Strict):
     correlation_id: str
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class RunCommandRecord(Strict):
     """One run-command invocation on an instance, with what it printed."""
 
@@ -328,7 +334,7 @@ class RunCommandRecord(Strict):
     stderr: str = ""
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Instance(Strict):
     """One VM of a Uniform scale set, with the facts its views are rendered from."""
 
@@ -364,7 +370,7 @@ class Instance(Strict):
     run_commands: list[RunCommandRecord] = field(default_factory=list)
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class FailingImage(Strict):
     """A model whose image version fails its health check after an upgrade, on every instance
     or only on the given zones or instances (for rehearsing a rolling upgrade that must stop)."""
@@ -375,7 +381,7 @@ class FailingImage(Strict):
     message: str = ""
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class PreviousModel(Strict):
     """What an instance ran before a rolling upgrade moved it (for rollback)."""
 
@@ -383,7 +389,7 @@ class PreviousModel(Strict):
     image_version: str = ""
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class RollingUpgrade(Strict):
     """The latest rolling upgrade of a scale set, advanced batch by batch as time passes."""
 
@@ -407,7 +413,7 @@ class RollingUpgrade(Strict):
     error_message: str = ""
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class ScaleSet(Strict):
     """A Uniform scale set: its model, policies and instances."""
 
@@ -489,7 +495,7 @@ class ScaleSet(Strict):
         return None
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class ResourceGroup(Strict):
     """A resource group and the scale sets in it."""
 
@@ -505,7 +511,7 @@ class ResourceGroup(Strict):
 # --- the subscription as a whole -------------------------------------------------------------
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class ClockSettings(Strict):
     """`wall`: simulated time follows real time; `manual`: time moves only when told."""
 
@@ -514,7 +520,7 @@ class ClockSettings(Strict):
     now: Moment = DEFAULT_CREATED
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Durations(Strict):
     """How long each operation takes in simulated time (per state file)."""
 
@@ -533,7 +539,7 @@ class Durations(Strict):
         return parse_duration(getattr(self, name))
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class SkippedInstance(Strict):
     """An instance a whole-set request left alone, and why."""
 
@@ -541,7 +547,7 @@ class SkippedInstance(Strict):
     reason: str
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class ActivityEntry(Strict):
     """One event of the activity log (Started, Succeeded or Failed)."""
 
@@ -558,7 +564,7 @@ class ActivityEntry(Strict):
     correlation_id: str = ""
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class Baseline(Strict):
     """A scale set as an exercise found it: what was serving, on which image."""
 
@@ -567,7 +573,7 @@ class Baseline(Strict):
     image_version: str = ""
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class ExerciseRun(Strict):
     """The exercise under way in this state file (`vmss exercise start`)."""
 
@@ -580,7 +586,7 @@ class ExerciseRun(Strict):
     baseline: dict[str, Baseline] = field(default_factory=dict)
 
 
-@dataclass(slots=True, kw_only=True, eq=False, repr=False)
+@schema_class
 class State(Strict):
     """Everything vmsscli simulates for one subscription: the whole state file."""
 

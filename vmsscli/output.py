@@ -41,22 +41,24 @@ def to_json(result: Any) -> str:
     """Byte-identical to `json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True)`
     (what az prints), written by orjson: the pure-Python indenting encoder spends tens of
     milliseconds on a thousand instances, orjson one or two."""
+    return _json_bytes(result).decode()
+
+
+def _json_bytes(result: Any) -> bytes:
     import orjson
 
-    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def write_json(result: Any, stream) -> None:
     """`to_json` written as bytes where the stream has a buffer (no decoding and re-encoding
     of a few megabytes)."""
-    import orjson
-
     buffer = getattr(stream, "buffer", None)
     if buffer is None:
         stream.write(to_json(result))
         return
     stream.flush()
-    buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    buffer.write(_json_bytes(result))
 
 
 # --- yaml --------------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from vmsscli.errors import CLIError, StateFileError
-from vmsscli.model import State, Strict
+from vmsscli.model import State, Strict, schema_class
 
 if TYPE_CHECKING:
     from annotated_types import Ge, Le
@@ -27,7 +27,7 @@ INSTALLED = Path(sys.prefix) / "share" / "vmsscli" / "scenarios"
 SUFFIXES = (".toml", ".json")
 
 
-@dataclass(slots=True, kw_only=True)
+@schema_class
 class FaultSpec(Strict):
     """A fault injected when the scenario loads, chosen as `vmss fault inject` chooses."""
 
@@ -62,7 +62,7 @@ Check = Literal[
 ]
 
 
-@dataclass(slots=True, kw_only=True)
+@schema_class
 class Objective(Strict):
     """One check over the final state and the activity log (see vmsscli.domain.exercise)."""
 
@@ -79,8 +79,10 @@ class Objective(Strict):
     image_version: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@schema_class
 class Scenario(Strict):
+    """A scenario file: the story, the starting fleet, faults to inject, hints, objectives."""
+
     title: str
     description: str = ""
     field_case: str = ""

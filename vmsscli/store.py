@@ -140,18 +140,9 @@ def validate(data: dict[str, Any], path: Path) -> State:
 # The schema's classes are dataclasses; pydantic words their errors as if about a call.
 MESSAGES = {
     "unexpected_keyword_argument": "Extra inputs are not permitted",
-    "missing_keyword_only_argument": "Field required",
-    "missing_argument": "Field required",
     "dataclass_type": "Input should be a valid dictionary (a table)",
 }
-QUIET_INPUT = {
-    "missing",
-    "value_error",
-    "extra_forbidden",
-    "unexpected_keyword_argument",
-    "missing_keyword_only_argument",
-    "missing_argument",
-}
+QUIET_INPUT = {"missing", "value_error", "unexpected_keyword_argument"}
 
 
 def describe(exc: Any) -> str:
@@ -341,9 +332,9 @@ def _lock_timeout_error(path: Path, lock_path: Path, timeout: float) -> StateFil
 
 
 def _lock_info(lock_path: Path) -> dict[str, Any]:
-    try:
-        import json
+    import json
 
+    try:
         info = json.loads(lock_path.read_text() or "{}")
     except (OSError, ValueError):
         return {}
@@ -351,10 +342,10 @@ def _lock_info(lock_path: Path) -> dict[str, Any]:
 
 
 def _write_lock_info(lock_path: Path, info: dict[str, Any]) -> None:
+    import json
+
     with contextlib.suppress(OSError), open(lock_path, "r+") as handle:
         handle.truncate(0)
-        import json
-
         handle.write(json.dumps(info))
 
 

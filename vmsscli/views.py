@@ -56,12 +56,9 @@ def _ref(resource_id: str, rg: str) -> dict[str, str]:
     return {"id": resource_id, "resourceGroup": rg}
 
 
-def _uuid(*parts: object) -> str:
-    return name_uuid(_ID_NAMESPACE, "/".join(str(p) for p in parts))
-
-
 def unique_id(subscription: str, rg: str, name: str, scale_set: ScaleSet) -> str:
-    return _uuid(subscription, rg.lower(), name.lower(), scale_set.created.isoformat())
+    seed = f"{subscription}/{rg.lower()}/{name.lower()}/{scale_set.created.isoformat()}"
+    return name_uuid(_ID_NAMESPACE, seed)
 
 
 def vm_id(subscription: str, rg: str, name: str, inst: Instance) -> str:
@@ -143,13 +140,7 @@ def _nic_configurations(
     ]
 
 
-def _os_profile(
-    scale_set: ScaleSet, computer: dict[str, str], shared: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The OS profile with the computer name (or prefix); `shared`, when given, is this
-    profile without them (it is reused)."""
-    if shared is not None:
-        return dict(sorted({**shared, **computer}.items()))
+def _os_profile(scale_set: ScaleSet, computer: dict[str, str]) -> dict[str, Any]:
     model = scale_set.model
     profile: dict[str, Any] = {
         "adminUsername": model.admin_username,
@@ -334,6 +325,7 @@ class VmViews:
         self.network_configuration = {
             "networkInterfaceConfigurations": _nic_configurations(subscription, rg, name, scale_set)
         }
+        # Without the computer name, which each item adds.
         self.os_profile = _os_profile(scale_set, {})
         self.sku = {"name": scale_set.vm_sku, "tier": sku_tier(scale_set.vm_sku)}
         self.tags = dict(sorted(scale_set.tags.items()))
@@ -371,9 +363,8 @@ class VmViews:
             "networkInterfaces": [_ref(f"{own_id}/networkInterfaces/{self.nic_name}", rg)]
         }
         out["networkProfileConfiguration"] = self.network_configuration
-        out["osProfile"] = _os_profile(
-            scale_set, {"computerName": computer_name(scale_set, name, inst.id)}, self.os_profile
-        )
+        computer = {"computerName": computer_name(scale_set, name, inst.id)}
+        out["osProfile"] = dict(sorted({**self.os_profile, **computer}.items()))
         if inst.protection is not None:
             out["protectionPolicy"] = {
                 "protectFromScaleIn": inst.protection.scale_in,
