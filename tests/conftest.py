@@ -14,9 +14,67 @@ import pytest
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO.parent / "shared" / "reference"
+# Recorded Azure samples and the JSON Schemas of az's output: see tests/data/reference/README.md.
+REFERENCE = REPO / "tests" / "data" / "reference"
 SCHEMAS = REFERENCE / "schemas"
 SAMPLES = REFERENCE / "samples"
+
+
+# --- a clone stands alone ------------------------------------------------------------------------
+# A user's clone has nothing beside it, so a test that opens a file in a folder next to the
+# repository (a reference checkout, a tool library) passes here and fails there. Every open()
+# in this process is audited; a test that opened such a path fails with the path named.
+
+
+def _outside_roots() -> list[Path]:
+    """The folders beside the repository that exist now. When the repository sits directly in
+    the temporary folder, its neighbours are every test's scratch space, so there only a
+    `shared` folder counts."""
+    import tempfile
+
+    parent = REPO.parent
+    if parent == Path(tempfile.gettempdir()).resolve():
+        return [parent / "shared"]
+    try:
+        return [p for p in parent.iterdir() if p.resolve() != REPO] + [parent / "shared"]
+    except OSError:
+        return [parent / "shared"]
+
+
+OUTSIDE_ROOTS = _outside_roots()
+outside_reads: list[str] = []
+
+
+def reaches_outside(path: str | bytes | os.PathLike) -> bool:
+    """Whether opening `path` reads from a folder beside the repository."""
+    try:
+        text = os.fsdecode(path)
+    except TypeError:
+        return False  # a file descriptor
+    if not os.path.isabs(text):
+        text = os.path.join(os.getcwd(), text)
+    target = os.path.normpath(text)
+    return any(
+        target == str(root) or target.startswith(str(root) + os.sep) for root in OUTSIDE_ROOTS
+    )
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "open" and args and not isinstance(args[0], int) and reaches_outside(args[0]):
+        outside_reads.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _stays_inside_repository():
+    outside_reads.clear()
+    yield
+    if outside_reads:
+        found = sorted(set(outside_reads))
+        outside_reads.clear()
+        pytest.fail(f"the test read outside the repository: {', '.join(found)}", pytrace=False)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Field cases 1 and 3 (../shared/reference/field-cases.md) played end to end with the installed
+"""Field cases 1 and 3 of the field manual played end to end with the installed
 `vmss`, one subprocess per step, as an operator's shell would run them.
 
 The run-command steps of both cases (finding the stale process in case 1, finding the buffered
