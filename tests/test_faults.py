@@ -340,11 +340,6 @@ def test_stale_process_hangs_the_app_and_its_journal_says_why(mcli):
     assert "stopped responding" not in other and "queue full" not in other
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="journalctl prints the stale-process lines after later lines: the journal of a "
-    "hung app is not in time order (journalctl always is)",
-)
 def test_stale_process_journal_is_in_time_order(mcli):
     inject(mcli, "--instance-ids", "0", "--kind", "stale-process")
     journal, _ = shell(mcli, "0", "journalctl -u app --no-pager")

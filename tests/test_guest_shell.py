@@ -491,6 +491,123 @@ def test_service_logs_given_by_the_scenario_replace_the_journal(state):
     assert "0.0.0.0:80 " in out(state, "ss -ltn")
 
 
+def _stamps(text: str) -> list[datetime]:
+    return [
+        datetime.strptime(f"2026 {line[:15]}", "%Y %b %d %H:%M:%S").replace(tzinfo=UTC)
+        for line in text.splitlines()
+    ]
+
+
+def test_the_whole_journal_is_one_stream_in_time_order(state):
+    # Every unit's lines, and a stale process's lines (written an hour before "now"), merge.
+    instance(state, 1).faults = [Fault(kind="stale-process")]
+    text = out(state, "journalctl --no-pager", 1)
+    assert _stamps(text) == sorted(_stamps(text))
+    units = [line.split()[4].split("[")[0] for line in text.splitlines()[:4]]
+    assert units == ["systemd", "python3", "systemd", "app"]  # ssh 9 s, agent 11 s, app 14 s
+    assert text.splitlines()[-2:] == [
+        "Nov 23 09:13:00 webvm000001 app[812]: worker 3 stopped responding (heartbeat missed)",
+        "Nov 23 09:59:00 webvm000001 app[812]: request queue full (1024 pending); "
+        "health check timed out",
+    ]
+
+
+def test_a_hung_application_logs_no_health_checks_after_it_hung(state):
+    instance(state, 1).faults = [Fault(kind="stale-process")]
+    assert "GET /healthz" not in out(state, "journalctl -u app --since 09:13", 1)
+
+
+def test_lines_given_out_of_order_and_twice_are_read_in_order_once(state):
+    instance(state).guest.services["app"] = Service(
+        logs=[
+            "Nov 23 09:40:00 webvm000000 app[812]: third",
+            "Nov 23 09:20:00 webvm000000 app[812]: first",
+            "  continuation of first",
+            "Nov 23 09:30:00 webvm000000 app[812]: second",
+            "Nov 23 09:20:00 webvm000000 app[812]: first",
+        ]
+    )
+    assert out(state, "journalctl -u app") == (
+        "Nov 23 09:20:00 webvm000000 app[812]: first\n"
+        "  continuation of first\n"
+        "Nov 23 09:30:00 webvm000000 app[812]: second\n"
+        "Nov 23 09:40:00 webvm000000 app[812]: third\n"
+    )
+    assert out(state, "journalctl -u app -n 1") == "Nov 23 09:40:00 webvm000000 app[812]: third\n"
+    assert out(state, "journalctl -u app -r -n 2").splitlines()[0].endswith("third")
+
+
+def test_a_december_line_read_in_january_is_last_years():
+    from vmsscli.guest.journal import line_time
+
+    january = datetime(2027, 1, 1, 0, 5, tzinfo=UTC)
+    assert line_time("Dec 31 23:59:00 host app[1]: x", january) == datetime(
+        2026, 12, 31, 23, 59, tzinfo=UTC
+    )
+    assert line_time("Jan 01 00:04:00 host app[1]: x", january).year == 2027
+    assert line_time("not a stamp", january) is None
+    assert line_time("Feb 30 10:00:00 host app[1]: x", january) is None
+
+
+def test_units_merge_and_the_count_applies_to_the_merged_stream(state):
+    both = out(state, "journalctl -u ssh -u app").splitlines()
+    assert both[0].endswith("Started ssh.service - OpenBSD Secure Shell server.")
+    assert both[1].endswith("Started app.service - Application.")
+    assert out(state, "journalctl -u ssh -u app -n 3").splitlines() == both[-3:]
+    # Short options cluster as in `journalctl -xeu app.service`.
+    assert (
+        out(state, "journalctl -xeu app.service").splitlines()
+        == out(state, "journalctl -u app").splitlines()
+    )
+    assert out(state, "journalctl --unit=app -n2").splitlines() == both[-2:]
+
+
+@pytest.mark.parametrize(
+    ("since", "first"),
+    [
+        ("2026-11-23 09:52:00", "Nov 23 09:55:00"),
+        ("09:52", "Nov 23 09:55:00"),
+        ("-6min", "Nov 23 09:55:00"),
+        ("6 min ago", "Nov 23 09:55:00"),
+        ("today", "Nov 23 09:50:00"),
+        ("@1795427400", "Nov 23 09:50:00"),  # 2026-11-23 09:50:00 UTC
+    ],
+)
+def test_since_reads_journalctls_time_specifications(state, since, first):
+    text = out(state, f"journalctl -u app --since '{since}'")
+    assert text.splitlines()[0].startswith(first)
+
+
+def test_until_and_since_bound_the_stream(state):
+    text = out(state, "journalctl -u app -S 2026-11-23 -U '2026-11-23 09:56'")
+    assert [line[:15] for line in text.splitlines()] == ["Nov 23 09:50:00", "Nov 23 09:55:00"]
+    assert out(state, "journalctl -u app --since now") == "-- No entries --\n"
+
+
+def test_cat_output_leaves_only_the_messages(state):
+    assert out(state, "journalctl -u app -n 1 -o cat") == "GET /healthz 200 1ms\n"
+
+
+def test_journalctl_errors_are_the_real_tools(state):
+    bad = run(state, "journalctl --since 'next blue moon'")
+    assert (bad.stderr, bad.exit_code) == ("Failed to parse timestamp: next blue moon\n", 1)
+    unknown = run(state, "journalctl --frobnicate")
+    assert (unknown.stderr, unknown.exit_code) == (
+        "journalctl: unrecognized option '--frobnicate'\n",
+        1,
+    )
+    missing = run(state, "journalctl -u")
+    assert missing.exit_code == 1 and "requires an argument" in missing.stderr
+
+
+def test_systemctl_status_shows_the_units_latest_lines_in_order(state):
+    instance(state, 1).faults = [Fault(kind="stale-process")]
+    status = run(state, "systemctl status app", 1).stdout
+    tail = status.split("\n\n", 1)[1]
+    assert _stamps(tail) == sorted(_stamps(tail))
+    assert tail.splitlines()[-1].endswith("health check timed out")
+
+
 # --- curl and the health endpoint -------------------------------------------------------------
 
 

@@ -815,3 +815,34 @@ def test_ipconfig_on_windows(wcli):
         "ComponentStatus/StdErr/succeeded",
     ]
     assert "Windows IP Configuration" in body["value"][0]["message"]
+
+
+def test_the_search_scenarios_journal_reads_in_time_order_from_the_installed_vmss(tmp_path):
+    """Field case 1's instance 18: the whole journal (every unit and the stale process's lines)
+    as one time-ordered stream without repeats, through the console script."""
+    from conftest import run_vmss
+
+    path = tmp_path / "search.json"
+    assert (
+        run_vmss("scenario", "load", "search-bad-backend", "-o", "none", state=path).exit_code == 0
+    )
+    done = run_vmss(
+        "run-command", "invoke", "-g", "rg-search", "-n", "search-vmss", "--instance-id", "18",
+        "--command-id", "RunShellScript", "--scripts", "journalctl -n 50",
+        "--query", "value[0].message", "-o", "tsv", state=path,
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    lines = done.stdout.split("[stdout]\n", 1)[1].split("\n\n[stderr]", 1)[0].splitlines()
+    stamps = [datetime.strptime(f"2026 {line[:15]}", "%Y %b %d %H:%M:%S") for line in lines]
+    assert stamps == sorted(stamps)
+    assert len(lines) == len(set(lines))
+    assert lines[-2].endswith("worker 3 stopped responding (heartbeat missed)")
+    since = run_vmss(
+        "run-command", "invoke", "-g", "rg-search", "-n", "search-vmss", "--instance-id", "18",
+        "--command-id", "RunShellScript",
+        "--scripts", "journalctl -u search-app --since -1h -o cat",
+        "--query", "value[0].message", "-o", "tsv", state=path,
+    )  # fmt: skip
+    assert "[stdout]\nworker 3 stopped responding (heartbeat missed)\nrequest queue full" in (
+        since.stdout
+    )

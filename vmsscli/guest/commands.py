@@ -664,32 +664,157 @@ def _status_text(shell: Shell, name: str, service) -> str:
     if service.status == "active":
         lines.append("   Main PID: 812 (" + name + ")")
     lines.append("")
-    lines += service.logs[-10:]
+    lines += [line for _moment, line in journal_entries(shell, [name])[-10:]]
     return _join(lines)
 
 
-def journalctl(shell: Shell, args: list[str], stdin: str) -> Result:
-    count, rest = _count_option(args, 0)
-    units = []
+# journalctl's options that take a value, and those that change nothing in a run-command answer
+# (there is no pager, one boot, and every line is printed in full).
+_JOURNAL_VALUED = {
+    "-u": "unit",
+    "--unit": "unit",
+    "-n": "lines",
+    "--lines": "lines",
+    "-S": "since",
+    "--since": "since",
+    "-U": "until",
+    "--until": "until",
+    "-p": "ignored",
+    "--priority": "ignored",
+    "-o": "output",
+    "--output": "output",
+    "-t": "identifier",
+    "--identifier": "identifier",
+}
+_JOURNAL_FLAGS = {
+    "--no-pager": "ignored",
+    "-q": "ignored",
+    "--quiet": "ignored",
+    "-x": "ignored",
+    "--catalog": "ignored",
+    "-a": "ignored",
+    "--all": "ignored",
+    "-l": "ignored",
+    "--full": "ignored",
+    "--no-hostname": "ignored",
+    "--utc": "ignored",
+    "-f": "ignored",
+    "--follow": "ignored",
+    "-b": "ignored",
+    "--boot": "ignored",
+    "-e": "end",
+    "--pager-end": "end",
+    "-r": "reverse",
+    "--reverse": "reverse",
+    "-k": "kernel",
+    "--dmesg": "kernel",
+}
+
+
+def _journal_options(args: list[str]) -> dict[str, list[str]] | str:
+    """journalctl's arguments by meaning (`-xeu app`, `--unit=app`, `-n5`, `-b -1`), or the
+    error text for one it does not know."""
+    found: dict[str, list[str]] = {}
     i = 0
-    while i < len(rest):
-        if rest[i] in ("-u", "--unit") and i + 1 < len(rest):
-            units.append(_service_name(rest[i + 1]))
-            i += 2
-            continue
-        if rest[i].startswith("--unit="):
-            units.append(_service_name(rest[i].split("=", 1)[1]))
+    while i < len(args):
+        arg = args[i]
         i += 1
-    names = units or list(shell.view.services)
-    lines = [
-        line
-        for name in names
-        for line in (shell.view.services[name].logs if name in shell.view.services else [])
-    ]
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+            if name in _JOURNAL_VALUED:
+                if not eq:
+                    if i >= len(args):
+                        return f"journalctl: option '{name}' requires an argument\n"
+                    value = args[i]
+                    i += 1
+                found.setdefault(_JOURNAL_VALUED[name], []).append(value)
+            elif name in _JOURNAL_FLAGS and not eq:
+                found.setdefault(_JOURNAL_FLAGS[name], [])
+                if name == "--boot" and i < len(args) and re.fullmatch(r"-?\d+", args[i]):
+                    i += 1
+            else:
+                return f"journalctl: unrecognized option '{arg}'\n"
+            continue
+        if not arg.startswith("-") or arg == "-":
+            found.setdefault("match", []).append(arg)
+            continue
+        if re.fullmatch(r"-\d+", arg):
+            found.setdefault("lines", []).append(arg[1:])
+            continue
+        letters = arg[1:]
+        for position, letter in enumerate(letters):
+            option = "-" + letter
+            if option in _JOURNAL_VALUED:
+                value = letters[position + 1 :]
+                if not value:
+                    if i >= len(args):
+                        return f"journalctl: option requires an argument -- '{letter}'\n"
+                    value = args[i]
+                    i += 1
+                found.setdefault(_JOURNAL_VALUED[option], []).append(value)
+                break
+            if option not in _JOURNAL_FLAGS:
+                return f"journalctl: invalid option -- '{letter}'\n"
+            found.setdefault(_JOURNAL_FLAGS[option], [])
+            if option == "-b" and i < len(args) and re.fullmatch(r"-?\d+", args[i]):
+                i += 1
+    return found
+
+
+# What `-o cat` leaves out: the stamp, the host and the identifier with its pid.
+_JOURNAL_PREFIX = re.compile(r"^[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2} \S+ [^ :]+: ")
+
+
+def journal_entries(shell: Shell, units: list[str] | None = None):
+    """(moment, line) of the named units (every unit when None), in time order."""
+    from vmsscli.guest.journal import merge
+
+    services = shell.view.services
+    names = list(services) if units is None else [u for u in units if u in services]
+    return merge((services[name].logs for name in names), shell.view.now, shell.view.booted)
+
+
+def journalctl(shell: Shell, args: list[str], stdin: str) -> Result:
+    from vmsscli.guest.journal import TimeSpecError, parse_time
+
+    options = _journal_options(args)
+    if isinstance(options, str):
+        return "", options, 1
+    units = [_service_name(u) for u in options.get("unit", [])]
+    entries = journal_entries(shell, units or None)
+    bounds = {}
+    for key in ("since", "until"):
+        if key in options:
+            try:
+                bounds[key] = parse_time(options[key][-1], shell.view.now)
+            except TimeSpecError:
+                return "", f"Failed to parse timestamp: {options[key][-1]}\n", 1
+    if "since" in bounds:
+        entries = [e for e in entries if e[0] >= bounds["since"]]
+    if "until" in bounds:
+        entries = [e for e in entries if e[0] <= bounds["until"]]
+    lines = [line for _moment, line in entries]
+    if "kernel" in options:
+        lines = [line for line in lines if " kernel: " in line]
+    for identifier in options.get("identifier", []):
+        tag = re.compile(rf" {re.escape(identifier)}(\[\d+\])?: ")
+        lines = [line for line in lines if tag.search(line)]
+    count = None
+    if "lines" in options:
+        text = options["lines"][-1].lstrip("+")
+        if not text.isdigit():
+            return "", f"Failed to parse lines '{options['lines'][-1]}'\n", 1
+        count = int(text)
+    elif "end" in options:
+        count = 1000
+    if count is not None:
+        lines = lines[-count:] if count else []
+    if "reverse" in options:
+        lines.reverse()
+    if options.get("output", ["short"])[-1] == "cat":
+        lines = [_JOURNAL_PREFIX.sub("", line, count=1) for line in lines]
     if not lines:
         return "-- No entries --\n", "", 0
-    if count:
-        lines = lines[-count:]
     return _join(lines), "", 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
+from vmsscli.guest.journal import stamp
 from vmsscli.model import Guest, Instance, Mount, ScaleSet, Service
 
 DEFAULT_APP_SERVICE = "app"
@@ -89,11 +90,9 @@ class GuestView:
     env: dict[str, str] = field(default_factory=dict)
     blocked_hosts: dict[str, str] = field(default_factory=dict)
     app_hung: bool = False
+    # When the application stopped answering (a stale-process fault), else None.
+    hung_since: datetime | None = None
     app_healthy: bool = True
-
-
-def _ts(moment: datetime) -> str:
-    return moment.strftime("%b %d %H:%M:%S")
 
 
 def _default_services(view: GuestView, scale_set: ScaleSet) -> dict[str, Service]:
@@ -101,16 +100,17 @@ def _default_services(view: GuestView, scale_set: ScaleSet) -> dict[str, Service
     boot = view.booted
     app = view.app_service
     app_logs = [
-        f"{_ts(boot + timedelta(seconds=14))} {host} systemd[1]: Started {app}.service "
+        f"{stamp(boot + timedelta(seconds=14))} {host} systemd[1]: Started {app}.service "
         "- Application.",
-        f"{_ts(boot + timedelta(seconds=15))} {host} {app}[812]: listening on "
+        f"{stamp(boot + timedelta(seconds=15))} {host} {app}[812]: listening on "
         f"0.0.0.0:{view.health_port}",
     ]
     for minutes in (10, 5, 1):
         moment = view.now - timedelta(minutes=minutes)
-        if moment > boot:
+        # A hung process answers no health check: its journal stops where it hung.
+        if moment > boot and (view.hung_since is None or moment < view.hung_since):
             code = "200 1ms" if view.app_healthy else "503 2ms"
-            app_logs.append(f"{_ts(moment)} {host} {app}[812]: GET {view.health_path} {code}")
+            app_logs.append(f"{stamp(moment)} {host} {app}[812]: GET {view.health_path} {code}")
     application = Service(description="Application", ports=[view.health_port], logs=app_logs)
     if view.os_type == "Windows":
         return {
@@ -124,14 +124,14 @@ def _default_services(view: GuestView, scale_set: ScaleSet) -> dict[str, Service
             description="OpenBSD Secure Shell server",
             ports=[22],
             logs=[
-                f"{_ts(boot + timedelta(seconds=9))} {host} systemd[1]: Started ssh.service - "
+                f"{stamp(boot + timedelta(seconds=9))} {host} systemd[1]: Started ssh.service - "
                 "OpenBSD Secure Shell server."
             ],
         ),
         "walinuxagent": Service(
             description="Azure Linux Agent",
             logs=[
-                f"{_ts(boot + timedelta(seconds=11))} {host} python3[640]: INFO Daemon Azure "
+                f"{stamp(boot + timedelta(seconds=11))} {host} python3[640]: INFO Daemon Azure "
                 "Linux Agent Version: 2.12.0.2"
             ],
         ),
@@ -153,7 +153,7 @@ def _default_files(view: GuestView) -> dict[str, str]:
             f'NAME="{view.os_name.capitalize()}"\nVERSION_ID='
             f'"{view.os_version}"\nID={view.os_name}\n'
         ),
-        "/var/log/syslog": f"{_ts(view.booted)} {view.hostname} kernel: Linux version 6.5.0\n",
+        "/var/log/syslog": f"{stamp(view.booted)} {view.hostname} kernel: Linux version 6.5.0\n",
     }
 
 
@@ -190,6 +190,8 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
         health_path=path,
     )
     view.app_healthy = app_health(scale_set, inst) == "healthy"
+    if any(fault.kind == "stale-process" for fault in inst.faults):
+        view.hung_since = max(inst.booted, now - timedelta(minutes=47))
     services = {key: _effective(s) for key, s in _default_services(view, scale_set).items()}
     mounts = {
         "/": Mount(size_gb=float(model.os_disk_size_gb), used_gb=6.2, device="/dev/sda1"),
@@ -222,12 +224,12 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
         elif fault.kind == "stale-process":
             view.app_hung = True
             service = view.services.setdefault(view.app_service, _effective())
-            hung_since = max(inst.booted, now - timedelta(minutes=47))
+            assert view.hung_since is not None
             service.logs = [
                 *service.logs,
-                f"{_ts(hung_since)} {hostname} {view.app_service}[812]: worker 3 "
+                f"{stamp(view.hung_since)} {hostname} {view.app_service}[812]: worker 3 "
                 "stopped responding (heartbeat missed)",
-                f"{_ts(now - timedelta(minutes=1))} {hostname} "
+                f"{stamp(now - timedelta(minutes=1))} {hostname} "
                 f"{view.app_service}[812]: request queue full (1024 pending); "
                 "health check timed out",
             ]
@@ -239,7 +241,7 @@ def guest_view(scale_set: ScaleSet, name: str, inst: Instance, now: datetime) ->
         agent.status = "failed"
         agent.logs = [
             *agent.logs,
-            f"{_ts(now)} {hostname} systemd[1]: walinuxagent.service: "
+            f"{stamp(now)} {hostname} systemd[1]: walinuxagent.service: "
             "Failed with result 'exit-code'.",
         ]
     return view
