@@ -377,16 +377,11 @@ def test_a_fault_written_in_the_state_by_hand_shows_and_is_listed(solo):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="triage counts an unmonitored instance with a guest fault as not serving but lists "
-    "no problem for it",
-)
 def test_triage_names_a_problem_for_every_instance_that_does_not_serve(solo):
     cli, _path = solo
     rows = {r["instanceId"]: r for r in ok(cli("triage", *SOLO)).json()}
     assert rows["1"]["serving"] is False
-    assert rows["1"]["problems"] != []
+    assert rows["1"]["problems"] == ["application not answering (health not monitored)"]
 
 
 def test_vm_agent_not_ready_shows_in_the_agent_status_and_health_unknown(mcli, state_path):

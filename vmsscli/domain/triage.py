@@ -85,6 +85,9 @@ def triage(scale_set: ScaleSet) -> Triage:
             row.problems.append(f"provisioning {inst.provisioning_state.lower()}")
         if row.health in ("unhealthy", "unknown") and inst.power_state == "running":
             row.problems.append(f"health {row.health}")
+        elif row.health == "not monitored" and not row.serving and inst.power_state == "running":
+            # No probe reports it, but the application does not answer (a guest fault).
+            row.problems.append("application not answering (health not monitored)")
         row.problems += [f"extension {name} failed" for name in row.failed_extensions]
         if not row.vm_agent_ready:
             row.problems.append("VM agent not ready")
