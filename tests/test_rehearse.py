@@ -69,14 +69,17 @@ def test_a_good_runbook_reports_each_command_and_the_instance_it_fixed(tmp_path)
     assert "unhealthy: 18" in result.stderr
 
 
-def test_the_text_report_is_the_default(tmp_path):
+def test_the_report_off_a_terminal_is_the_json_of_o_json(tmp_path):
+    """Scripts read the report piped; a person on a terminal sees it drawn (test_terminal)."""
     result = rehearse(tmp_path, GOOD, "--scenario", "search-bad-backend")
     assert result.exit_code == 0
-    assert result.stdout.startswith("Rehearsal of ")
-    assert " 3. [0] az vmss reimage -g rg-search -n search-vmss --instance-ids 18 -o none" in (
-        result.stdout
+    report = result.json()
+    assert report["commands"][2]["command"] == (
+        "az vmss reimage -g rg-search -n search-vmss --instance-ids 18 -o none"
     )
-    assert "rg-search/search-vmss/18: health unhealthy -> healthy" in result.stdout
+    assert (
+        report == rehearse(tmp_path, GOOD, "--scenario", "search-bad-backend", "-o", "json").json()
+    )
 
 
 def test_careless_runbook_is_warned_about_the_whole_fleet_and_capacity(tmp_path):

@@ -14,6 +14,7 @@ WEB = ["-g", "rg-web", "-n", "web-vmss"]
 HEAVY = {
     "pydantic",  # the schema is cached: pydantic-core alone validates and writes
     "rich",
+    "vmsscli.cli.drawing",  # vmsscli's own reports are drawn only on a terminal
     "yaml",
     "jmespath",
     "pygments",
@@ -52,8 +53,9 @@ def imported(state_path, *args: str) -> set[str]:
         ["get-instance-view", *WEB, "--instance-id", "*"],
         ["update", *WEB, "--instance-id", "1", "--protect-from-scale-in", "true", "-o", "none"],
         ["restart", *WEB, "--instance-ids", "2", "--no-wait"],
+        ["triage", *WEB],
     ],
-    ids=["list-instances", "table", "get-instance-view", "protect", "restart"],
+    ids=["list-instances", "table", "get-instance-view", "protect", "restart", "triage-piped"],
 )
 def test_everyday_commands_import_neither_pydantic_nor_output_or_training_machinery(
     state_path, args

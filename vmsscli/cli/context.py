@@ -17,7 +17,8 @@ from vmsscli.output import Transformer
 @dataclass
 class Invocation:
     output: str = "json"
-    # Whether -o or $VMSSCLI_OUTPUT chose the format (vmsscli's own reports print text else).
+    # Whether -o or $VMSSCLI_OUTPUT chose the format (else vmsscli's own reports are drawn for a
+    # person on a terminal).
     output_given: bool = False
     query_text: str | None = None
     query: Any = None
@@ -146,6 +147,28 @@ def emit(result: Any, *, transformer: Transformer = None) -> None:
     output.write(
         result, fmt, stream, query_active=query_active, transformer=transformer, color=color
     )
+
+
+def for_person() -> bool:
+    """Whether vmsscli's own reports are drawn for a person: stdout is a terminal and neither
+    an output format (-o, $VMSSCLI_OUTPUT) nor --query was given. az's commands never are."""
+    return not current.output_given and current.query is None and _is_tty(sys.stdout)
+
+
+def report(
+    result: Any, drawing: str = "records", *, transformer: Transformer = None, drawn: Any = None
+) -> None:
+    """Print one of vmsscli's own reports: for a person, drawn with Rich by
+    `drawing.draw_<drawing>` (from `drawn` when the picture needs more than the JSON holds; a
+    plain record list from the table transformer's rows, when there is one); else as `emit`."""
+    if not for_person():
+        emit(result, transformer=transformer)
+        return
+    from vmsscli.cli import drawing as drawings
+
+    if drawn is None:
+        drawn = transformer(result) if drawing == "records" and transformer else result
+    getattr(drawings, f"draw_{drawing}")(drawn, drawings.console())
 
 
 def combine_jobs(results: list[Any], errors: list[tuple[str, Any]]) -> Any:

@@ -128,4 +128,4 @@ def register(app: typer.Typer) -> None:
             if start is not None and entry.time < start:
                 continue
             rows.append(entry_view(entry))
-        context.emit(rows, transformer=_table)
+        context.report(rows, transformer=_table)

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
     @command(group, "show", examples=[("Show the simulated time.", "vmss clock show")])
     def show() -> None:
         """Show the clock's mode (wall or manual) and the simulated time."""
-        context.emit(clock_view(context.read_state()))
+        context.report(clock_view(context.read_state()))
 
     @command(
         group,
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         with context.write_state() as state:
             _move_to(state, parse_time(time))
             result = clock_view(state)
-        context.emit(result)
+        context.report(result)
 
     @command(
         group,
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
                 context.warn("The clock was in wall mode; it is now in manual mode.")
             _move_to(state, context.now(state) + delta)
             result = clock_view(state)
-        context.emit(result)
+        context.report(result)
 
     @command(
         group,
@@ -115,4 +115,4 @@ def register(app: typer.Typer) -> None:
                 state.clock.now = context.now(state)
             state.clock.mode = value  # type: ignore[assignment]
             result = clock_view(state)
-        context.emit(result)
+        context.report(result)

@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
             by_id = not is_whole_set(instance_ids) or percent is not None or count is not None
             faults.inject(scale_set, targets, spec, zone=zone, chosen_ids=by_id)
         detail = spec.extension or spec.host or spec.image_version
-        context.emit(
+        context.report(
             {
                 "detail": detail,
                 "instanceIds": [str(i.id) for i in targets],
@@ -213,7 +213,7 @@ def register(app: typer.Typer) -> None:
             )
         if not removed:
             context.warn("No fault matched; nothing was cleared.")
-        context.emit(
+        context.report(
             [
                 {
                     "instanceId": "*" if instance_id is None else str(instance_id),
@@ -259,4 +259,4 @@ def register(app: typer.Typer) -> None:
                 for found in faults.faults_of(scale_set, inst):
                     rows.append(_row(rg, key, inst, found))
         rows = [r for r in rows if wanted is None or r["kind"] == wanted]
-        context.emit(rows)
+        context.report(rows, "faults")

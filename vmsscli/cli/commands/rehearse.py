@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -46,32 +46,6 @@ def _run(runbook: Path, shell: str, state_path: Path, work: Path) -> tuple[int, 
     )
     steps = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
     return done.returncode, steps
-
-
-def _text(report: dict[str, Any]) -> str:
-    lines = [f"Rehearsal of {report['runbook']}: exit code {report['exitCode']}", ""]
-    for number, row in enumerate(report["commands"], 1):
-        lines.append(f"{number:>2}. [{row['exitCode']}] {row['command']}")
-        for key, ids in row["touched"].items():
-            lines.append(f"      touched: {key} {', '.join(ids)}")
-        for key, ids in row["skipped"].items():
-            lines.append(f"      skipped: {key} {', '.join(ids)}")
-        for key, serving in row.get("servingAfter", {}).items():
-            lines.append(f"      serving after: {serving} ({key})")
-        lines += [f"      WARNING: {w}" for w in row["warnings"]]
-    if not report["commands"]:
-        lines.append("(the runbook ran no az or vmss command)")
-    lines += ["", "State changes (before -> after):"]
-    for change in report["stateChanges"]:
-        parts = [f"{name} {old} -> {new}" for name, (old, new) in change["changes"].items()]
-        lines.append(f"  {change['scaleSet']}/{change['instanceId']}: {'; '.join(parts)}")
-    if not report["stateChanges"]:
-        lines.append("  none")
-    lines += ["", f"Warnings: {len(report['warnings'])}"]
-    lines += [f"  - {w}" for w in report["warnings"]]
-    if report["failedCommand"]:
-        lines.append(f"First failed command: {report['failedCommand']}")
-    return "\n".join(lines) + "\n"
 
 
 def register(app: typer.Typer) -> None:
@@ -170,9 +144,6 @@ def register(app: typer.Typer) -> None:
             )
             if keep:
                 Store(Path(keep)).replace(final_state)
-        if context.current.output_given:
-            context.emit(result)
-        else:
-            sys.stdout.write(_text(result))
+        context.report(result, "rehearsal")
         if exit_code != 0:
             raise typer.Exit(1)

@@ -88,7 +88,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         """List the scenarios (built in, and in $VMSSCLI_SCENARIOS)."""
         from vmsscli.scenarios import available, load
 
-        context.emit([_listing(name, load(path)) for name, path in available().items()])
+        context.report(
+            [_listing(name, load(path)) for name, path in available().items()], "scenarios"
+        )
 
     @command(
         scenario_group,
@@ -99,7 +101,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         """Show a scenario: its story, fleet, injected faults, and objectives if it has any."""
         from vmsscli.scenarios import load_named
 
-        context.emit(_briefing(name, load_named(name), with_objectives=True))
+        context.report(_briefing(name, load_named(name), with_objectives=True), "briefing")
 
     @command(
         scenario_group,
@@ -118,7 +120,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.exercise import start_state
         from vmsscli.scenarios import load_named
 
-        context.emit(_replace_state(start_state(load_named(name))))
+        context.report(_replace_state(start_state(load_named(name))))
 
     exercise_group = new_group(
         "Graded exercises: a scenario with objectives, checked against what you did "
@@ -140,7 +142,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 row = _listing(name, scenario)
                 row["objectives"] = len(scenario.objectives)
                 rows.append(row)
-        context.emit(rows)
+        context.report(rows, "scenarios")
 
     @command(
         exercise_group,
@@ -163,7 +165,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         state = start_state(scenario)
         begin(state, name, context.now(state))
         _replace_state(state)
-        context.emit(_briefing(name, scenario, with_objectives=True))
+        context.report(_briefing(name, scenario, with_objectives=True), "briefing")
 
     @command(
         exercise_group,
@@ -178,7 +180,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         state, scenario = _current_exercise()
         run = state.exercise
         report = check(state, scenario, run.name)
-        context.emit(
+        context.report(
             {
                 "exercise": run.name,
                 "hintsUsed": f"{run.hints_shown}/{len(scenario.hints)}",
@@ -186,7 +188,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 "requests": len(report.timeline),
                 "started": azure_time(run.started),
                 "title": scenario.title,
-            }
+            },
+            "status",
         )
 
     @command(exercise_group, "hint", examples=[("Get the next hint.", "vmss exercise hint")])
@@ -207,7 +210,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 raise CLIError(f"Exercise '{run.name}' has no hints.")
             shown = min(run.hints_shown + 1, len(hints))
             run.hints_shown = shown
-        context.emit({"hint": hints[shown - 1], "number": f"{shown}/{len(hints)}"})
+        context.report({"hint": hints[shown - 1], "number": f"{shown}/{len(hints)}"}, "hint")
 
     @command(
         exercise_group,
@@ -225,7 +228,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         state, scenario = _current_exercise()
         report = check(state, scenario, state.exercise.name)
         lowest, start = report.low_water
-        context.emit(
+        context.report(
             {
                 "debrief": {
                     "capacityLowWaterMark": {
@@ -246,6 +249,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 "passed": report.passed,
                 "score": report.score,
             },
+            "check",
             transformer=lambda result: (
                 [
                     {
@@ -278,4 +282,4 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         state = start_state(scenario)
         begin(state, name, context.now(state))
         _replace_state(state)
-        context.emit(_briefing(name, scenario, with_objectives=True))
+        context.report(_briefing(name, scenario, with_objectives=True), "briefing")

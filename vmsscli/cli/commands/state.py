@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
     def show() -> None:
         """Show the state file's path, format, schema version and counts."""
         store = context.store()
-        context.emit(summary(store.path, store.read()))
+        context.report(summary(store.path, store.read()))
 
     @command(
         group,
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
 
         target = Path(path) if path else context.store().path
         file_format(target)
-        context.emit(summary(target, read_file(target)))
+        context.report(summary(target, read_file(target)))
 
     @command(
         group,
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         new = read_file(Path(from_file)) if from_file else demo_state()
         store = context.store()
         store.replace(new)
-        context.emit(summary(store.path, new))
+        context.report(summary(store.path, new))
 
     @command(
         group,
@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
         state = read_file(Path(src))
         target = Store(Path(dst))
         target.replace(state)
-        context.emit(summary(target.path, state))
+        context.report(summary(target.path, state))
 
     @command(
         group,
@@ -229,7 +229,7 @@ def register(app: typer.Typer) -> None:
         for note in imported.not_imported:
             context.warn(f"Not imported: {note}")
         scale_set = imported.scale_set
-        context.emit(
+        context.report(
             {
                 "instanceViews": imported.instance_views,
                 "instances": scale_set.capacity,

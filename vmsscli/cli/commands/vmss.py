@@ -516,7 +516,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         """Show every instance's zone, domains, power, health, model and protection, problems
         first (vmsscli's own command; az has no equivalent).
 
-        The table is headed by a one-line summary; -o json gives the same rows for scripts.
+        On a terminal: a one-line summary over a table. Piped or with -o json: the rows as
+        JSON for scripts; -o table: the summary line over az's plain table.
         """
         import sys
 
@@ -546,7 +547,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         ]
         if context.current.output == "table" and context.current.query is None:
             sys.stdout.write(report.summary + "\n")
-        context.emit(rows, transformer=_triage_table)
+        context.report(
+            rows,
+            "triage",
+            transformer=_triage_table,
+            drawn={"summary": report.summary, "rows": rows},
+        )
 
 
 def _triage_table(rows: list[dict[str, Any]]) -> list[OrderedDict]:
