@@ -496,10 +496,14 @@ class Store:
         *,
         is_default: bool = False,
         on_created: Callable[[Path], None] | None = None,
+        seed: Callable[[], State] | None = None,
     ) -> None:
         self.path = path
         self.is_default = is_default
         self.on_created = on_created
+        # What a missing file starts as (the application layer passes the demo fleet); without
+        # a seed, a missing file is an error.
+        self.seed = seed
 
     def read(self, focus: Focus = None) -> State:
         """The current state, for commands that only read (no lock is taken). With a focus,
@@ -550,9 +554,9 @@ class Store:
         compiled(State)
 
     def _create(self) -> State:
-        from vmsscli.demo import demo_state
-
-        state = demo_state()
+        if self.seed is None:
+            raise StateFileError(f"State file '{self.path}' does not exist.")
+        state = self.seed()
         content = serialize(state, self.path)
         atomic_write(self.path, content, backup=False)
         _record_stamp(self.path, content)

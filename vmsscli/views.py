@@ -17,6 +17,7 @@ from vmsscli.model import Extension, Instance, ScaleSet
 from vmsscli.resource_ids import VMSS_TYPE, name_uuid, vmss_id
 
 VM_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+RUN_COMMAND_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommands"
 VM_EXTENSION_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions"
 _ID_NAMESPACE = bytes.fromhex("0b9a3e524c0f4d578a8e1f3c5e7a9d21")
 _SSH_KEY = (
@@ -617,4 +618,47 @@ def vmss_instance_view(scale_set: ScaleSet) -> dict[str, Any]:
             [f"ProvisioningState/{inst.provisioning_state.lower()}" for inst in scale_set.instances]
         )
     }
+    return out
+
+
+def run_command_view(
+    subscription: str, rg: str, name: str, scale_set, inst, record, expand: bool
+) -> dict[str, Any]:
+    """A run-command invocation as the instance's run-command resource (`run-command
+    list/show`), with its output and exit code under `instanceView` when expanded."""
+    from vmsscli.resource_ids import vm_id
+
+    out: dict[str, Any] = {
+        "asyncExecution": False,
+        "id": f"{vm_id(subscription, rg, name, inst.id)}/runCommands/{record.name}",
+        "location": scale_set.location,
+        "name": record.name,
+        "provisioningState": "Succeeded",
+        "resourceGroup": rg,
+        "source": {"commandId": record.command_id}
+        if not record.script
+        else {"script": "\n".join(record.script)},
+        "timeoutInSeconds": 0,
+        "type": RUN_COMMAND_TYPE,
+    }
+    if record.parameters:
+        from vmsscli.guest.runner import named_parameters
+
+        out["parameters"] = [
+            {"name": n, "value": v} for n, v in named_parameters(record.parameters)
+        ]
+    if expand:
+        ok = record.exit_code == 0
+        out["instanceView"] = {
+            "endTime": azure_time(record.started),
+            "error": record.stderr,
+            "executionMessage": "Execution completed"
+            if ok
+            else f"Execution failed: failed to execute command: command terminated with exit "
+            f"status={record.exit_code}",
+            "executionState": "Succeeded" if ok else "Failed",
+            "exitCode": record.exit_code,
+            "output": record.stdout,
+            "startTime": azure_time(record.started),
+        }
     return out

@@ -3,7 +3,6 @@ file, "now", and the helpers every command uses to print results, warnings and l
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -70,43 +69,45 @@ def debug(logger: str, message: str) -> None:
 # --- the state file and the clock ----------------------------------------------------------------
 
 
-def store():
-    from vmsscli.store import Store, resolve_path
+def session():
+    """The unit of work of this invocation: its state file, pinned "now", command line, and
+    warnings printed as they arise."""
+    from vmsscli.service.session import Session
+    from vmsscli.store import resolve_path
 
     path, is_default = resolve_path(current.state)
     debug("vmsscli.store", f"state file: {path}")
-    return Store(path, is_default=is_default, on_created=_note_created)
+    return Session(
+        path,
+        is_default=is_default,
+        pinned_now=os.environ.get("VMSSCLI_NOW"),
+        command=command_line(),
+        on_warning=warn,
+        on_created=_note_created,
+        discard=_what_if if current.what_if else None,
+    )
+
+
+def _what_if(before, after) -> Exception:
+    from vmsscli.cli.what_if import WhatIf
+
+    return WhatIf(before, after)
+
+
+def store():
+    return session().store()
 
 
 def read_state(focus: tuple[str, str] | None = None):
     """The state brought up to "now" (pending operations due are completed), not saved.
     A command about one scale set names it as `focus`: the others are not loaded."""
-    from vmsscli.domain.operations import settle
-
-    state = store().read(focus)
-    settle(state, now(state))
-    return state
+    return session().read(focus)
 
 
-@contextlib.contextmanager
 def write_state(focus: tuple[str, str] | None = None):
-    """Read, bring up to "now", let the command change, and save, under the writer lock.
-    A command about one scale set names it as `focus`: the others are kept as they are."""
-    from vmsscli.domain.operations import settle
-
-    with store().transaction(focus) as state:
-        settle(state, now(state))
-        if not current.what_if:
-            yield state
-            return
-        import copy
-
-        from vmsscli.cli.what_if import WhatIf
-
-        before = copy.deepcopy(state)
-        yield state
-        # Leaving by an exception: the transaction saves nothing.
-        raise WhatIf(before, state)
+    """Read, bring up to "now", let the command change, and save, under the writer lock;
+    with --what-if, report what would change and save nothing."""
+    return session().write(focus)
 
 
 def _note_created(path) -> None:

@@ -87,6 +87,16 @@ def _leaves(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
+def merged(current: Any, given: Any) -> Any:
+    """`given` over `current`, object by object (lists and values are replaced whole)."""
+    if not isinstance(current, dict) or not isinstance(given, dict):
+        return copy.deepcopy(given)
+    out = copy.deepcopy(current)
+    for key, value in given.items():
+        out[key] = merged(current.get(key), value) if key in current else copy.deepcopy(value)
+    return out
+
+
 def _dig(doc: dict[str, Any], *path: str) -> Any:
     current: Any = doc
     for part in path:
@@ -216,13 +226,23 @@ def _extension(item: Any) -> Extension:
 
 
 def update(
-    state: State, rg: str, name: str, edits: Edits, now: datetime, *, command: str = ""
+    state: State,
+    rg: str,
+    name: str,
+    edits: Edits,
+    now: datetime,
+    *,
+    command: str = "",
+    document: dict[str, Any] | None = None,
 ) -> Outcome:
+    """Apply az's generic edits, or a whole printed `document` (what a PUT or PATCH sends,
+    flattened: the keys it holds replace the current ones, the others are kept), then the
+    upgrade policy's consequences."""
     from vmsscli.views import vmss_view
 
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     before = vmss_view(state.subscription_id, rg_key, key, scale_set)
-    doc = copy.deepcopy(before)
+    doc = merged(before, document) if document is not None else copy.deepcopy(before)
     for assignment in edits.sets:
         apply_set(doc, assignment, edits.force_string)
     for path, *values in edits.adds:

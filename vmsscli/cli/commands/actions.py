@@ -66,28 +66,9 @@ def aaz_target(rg: str | None, name: str | None, ids: list[str] | None) -> tuple
 
 def act(rg: str, name: str, action: str, ids: list[str] | None, no_wait: bool) -> None:
     """Run an action; without --no-wait return when it has completed."""
-    from vmsscli.domain import operations
-    from vmsscli.domain.actions import SKIP_PROTECTED, perform
+    from vmsscli.service.compute import run_action
 
-    with context.write_state((rg, name)) as state:
-        outcome = perform(
-            state, rg, name, action, ids, context.now(state), command=context.command_line()
-        )
-        reasons: dict[str, list[str]] = {}
-        for instance_id, reason in outcome.skipped:
-            reasons.setdefault(reason, []).append(str(instance_id))
-        for reason, skipped in reasons.items():
-            why = (
-                "protected from scale-set actions (protectFromScaleSetActions)"
-                if reason == SKIP_PROTECTED
-                else reason
-            )
-            context.warn(
-                f"Skipped instance{'s' if len(skipped) > 1 else ''} "
-                f"{', '.join(skipped)} of '{outcome.name}': {why}."
-            )
-        if not no_wait:
-            operations.wait_for(state, outcome.correlation_id)
+    run_action(context.session(), rg, name, action, ids, wait=not no_wait)
 
 
 def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the commands
@@ -336,25 +317,15 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         domains. Scale-in removes instances in Azure's default order (balance zones, then fault
         domains, then the highest id) and never removes a protected instance.
         """
-        from vmsscli.domain import operations
-        from vmsscli.domain.scaling import scale as scale_to
-        from vmsscli.views import vmss_view
+        from vmsscli.service.compute import scale as scale_to
 
-        chosen = targets(resource_group, name, ids)
-        for rg, vmss_name, _ in chosen:
-            with context.write_state((rg, vmss_name)) as state:
-                outcome = scale_to(
-                    state,
-                    rg,
-                    vmss_name,
-                    new_capacity,  # type: ignore[arg-type]
-                    context.now(state),
-                    command=context.command_line(),
-                )
-                if no_wait:
-                    continue
-                operations.wait_for(state, outcome.correlation_id)
-                result = vmss_view(
-                    state.subscription_id, outcome.rg, outcome.name, outcome.scale_set
-                )
-            context.emit(result)
+        for rg, vmss_name, _ in targets(resource_group, name, ids):
+            done = scale_to(
+                context.session(),
+                rg,
+                vmss_name,
+                new_capacity,  # type: ignore[arg-type]
+                wait=not no_wait,
+            )
+            if not no_wait:
+                context.emit(done.result)

@@ -9,7 +9,7 @@ import typer
 from vmsscli.cli import context
 from vmsscli.cli.app import command, new_group
 from vmsscli.cli.params import Ids, NoWaitBool, OptResourceGroup, targets
-from vmsscli.errors import CLIError, ServiceError
+from vmsscli.errors import CLIError
 
 VmssName = Annotated[
     str | None,
@@ -41,17 +41,6 @@ def _target(rg: str | None, name: str | None, ids: list[str] | None) -> tuple[st
     return chosen[0][0], chosen[0][1]
 
 
-def run_to_end(state, scale_set) -> None:
-    """Wait as az does: until the upgrade has ended."""
-    from vmsscli.domain.operations import play_out
-
-    def ended() -> bool:
-        upgrade = scale_set.rolling_upgrade
-        return upgrade is None or upgrade.status != "RollingForward"
-
-    play_out(state, ended)
-
-
 def register(app: typer.Typer) -> None:
     group = new_group("Manage rolling upgrades.")
     app.add_typer(group, name="rolling-upgrade")
@@ -81,23 +70,12 @@ def register(app: typer.Typer) -> None:
         Instances not on the latest model are upgraded in batches by the rolling upgrade
         policy. Without --no-wait the command returns when the upgrade has ended.
         """
-        from vmsscli.domain import rolling
-        from vmsscli.domain.fleet import find_scale_set
-        from vmsscli.resource_ids import vmss_id
+        from vmsscli.service.compute import start_rolling_upgrade
 
         rg, vmss = _target(resource_group, name, ids)
-        with context.write_state((rg, vmss)) as state:
-            rg_key, key, scale_set = find_scale_set(state, rg, vmss)
-            rolling.start(
-                state,
-                scale_set,
-                vmss_id(state.subscription_id, rg_key, key),
-                context.now(state),
-                command=context.command_line(),
-            )
-            # On a terminal, --watch follows the upgrade live instead of waiting silently.
-            if not no_wait and not (watch and _on_terminal()):
-                run_to_end(state, scale_set)
+        # On a terminal, --watch follows the upgrade live instead of waiting silently.
+        wait = not no_wait and not (watch and _on_terminal())
+        start_rolling_upgrade(context.session(), rg, vmss, wait=wait)
         if watch:
             _watch(rg, vmss)
 
@@ -122,22 +100,13 @@ def register(app: typer.Typer) -> None:
         watch: Watch = False,
     ) -> None:
         """Get the status of the latest virtual machine scale set rolling upgrade."""
-        from vmsscli.domain import rolling
-        from vmsscli.domain.fleet import find_scale_set
+        from vmsscli.service.compute import rolling_upgrade_status
 
         rg, vmss = _target(resource_group, name, ids)
         if watch:
             _watch(rg, vmss)
         state = context.read_state((rg, vmss))
-        _rg, key, scale_set = find_scale_set(state, rg, vmss)
-        if scale_set.rolling_upgrade is None:
-            raise ServiceError(
-                "NotFound",
-                f"The rolling upgrade of virtual machine scale set "
-                f"'{key}' was not found: no rolling upgrade has run on it.",
-                status=404,
-            )
-        context.emit(rolling.status_view(scale_set))
+        context.emit(rolling_upgrade_status(state, rg, vmss))
 
     @command(
         group,
@@ -162,15 +131,10 @@ def register(app: typer.Typer) -> None:
         The batch in flight finishes; no later batch starts. Without --no-wait the command
         returns when the upgrade has stopped.
         """
-        from vmsscli.domain import rolling
-        from vmsscli.domain.fleet import find_scale_set
+        from vmsscli.service.compute import cancel_rolling_upgrade
 
         rg, vmss = _target(resource_group, name, ids)
-        with context.write_state((rg, vmss)) as state:
-            _rg, _key, scale_set = find_scale_set(state, rg, vmss)
-            rolling.cancel(state, scale_set, context.now(state))
-            if not no_wait:
-                run_to_end(state, scale_set)
+        cancel_rolling_upgrade(context.session(), rg, vmss, wait=not no_wait)
 
 
 def _on_terminal() -> bool:

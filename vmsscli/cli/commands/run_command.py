@@ -2,61 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from vmsscli.cli import context
 from vmsscli.cli.app import command, new_group
 from vmsscli.cli.params import Ids, OptResourceGroup, ResourceGroup, targets
-from vmsscli.errors import CLIError, ServiceError, VmssError
-from vmsscli.resource_ids import vm_id
+from vmsscli.errors import CLIError
 
-RUN_COMMAND_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommands"
 VmssName = Annotated[str, typer.Option("--vmss-name", help="The name of the VM scale set.")]
 InstanceId = Annotated[str, typer.Option("--instance-id", help="The instance ID of the VM.")]
-
-
-def record_view(
-    subscription: str, rg: str, name: str, scale_set, inst, record, expand: bool
-) -> dict[str, Any]:
-    from vmsscli.resource_ids import vm_id
-    from vmsscli.views import azure_time
-
-    out: dict[str, Any] = {
-        "asyncExecution": False,
-        "id": f"{vm_id(subscription, rg, name, inst.id)}/runCommands/{record.name}",
-        "location": scale_set.location,
-        "name": record.name,
-        "provisioningState": "Succeeded",
-        "resourceGroup": rg,
-        "source": {"commandId": record.command_id}
-        if not record.script
-        else {"script": "\n".join(record.script)},
-        "timeoutInSeconds": 0,
-        "type": RUN_COMMAND_TYPE,
-    }
-    if record.parameters:
-        from vmsscli.guest.runner import named_parameters
-
-        out["parameters"] = [
-            {"name": n, "value": v} for n, v in named_parameters(record.parameters)
-        ]
-    if expand:
-        ok = record.exit_code == 0
-        out["instanceView"] = {
-            "endTime": azure_time(record.started),
-            "error": record.stderr,
-            "executionMessage": "Execution completed"
-            if ok
-            else f"Execution failed: failed to execute command: command terminated with exit "
-            f"status={record.exit_code}",
-            "executionState": "Succeeded" if ok else "Failed",
-            "exitCode": record.exit_code,
-            "output": record.stdout,
-            "startTime": azure_time(record.started),
-        }
-    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -124,37 +80,20 @@ def register(app: typer.Typer) -> None:
         network faults come from the state file); nothing is executed on this machine. As in
         Azure, the status stays ProvisioningState/succeeded even when the script fails.
         """
-        from vmsscli.domain.run_command import invoke as run
+        from vmsscli.service.compute import run_command
 
         if not ids and instance_id is None:
             raise CLIError("(--instance-id | --ids) are required")
         chosen = targets(
             resource_group, name, ids, instance_id=instance_id, need_instance=bool(ids)
         )
-        results: list[Any] = []
-        errors: list[tuple[str, VmssError]] = []
-        focus = (chosen[0][0], chosen[0][1]) if len(chosen) == 1 else None
-        with context.write_state(focus) as state:
-            for rg, vmss_name, inst_id in chosen:
-                assert inst_id is not None
-                try:
-                    results.append(
-                        run(
-                            state,
-                            rg,
-                            vmss_name,
-                            inst_id,
-                            command_id,
-                            list(scripts or []),
-                            list(parameters or []),
-                            context.now(state),
-                            command=context.command_line(),
-                        )
-                    )
-                except VmssError as exc:
-                    if len(chosen) == 1:
-                        raise
-                    errors.append((vm_id(state.subscription_id, rg, vmss_name, inst_id), exc))
+        results, errors = run_command(
+            context.session(),
+            [(rg, vmss_name, str(inst_id)) for rg, vmss_name, inst_id in chosen],
+            command_id,
+            list(scripts or []),
+            list(parameters or []),
+        )
         context.emit(context.combine_jobs(results, errors))
 
     @command(
@@ -181,24 +120,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List the run commands invoked on an instance (its latest 20 invocations, oldest
         first; vmsscli keeps them as the instance's run-command resources)."""
-        from vmsscli.domain.fleet import find_instance, find_scale_set
+        from vmsscli.service.compute import run_command_views
 
         state = context.read_state((resource_group, vmss_name))
-        rg, key, scale_set = find_scale_set(state, resource_group, vmss_name)
-        inst = find_instance(scale_set, key, rg, instance_id)
+        expanded = (expand or "").lower() == "instanceview"
         context.emit(
-            [
-                record_view(
-                    state.subscription_id,
-                    rg,
-                    key,
-                    scale_set,
-                    inst,
-                    r,
-                    (expand or "").lower() == "instanceview",
-                )
-                for r in inst.run_commands
-            ]
+            run_command_views(state, resource_group, vmss_name, instance_id, expand=expanded)
         )
 
     @command(
@@ -238,27 +165,19 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Get one run command invoked on an instance."""
-        from vmsscli.domain.fleet import find_instance, find_scale_set
+        from vmsscli.service.compute import run_command_record_view
 
         chosen = targets(
             resource_group, vmss_name, ids, instance_id=instance_id, need_instance=bool(ids)
         )
-        state = context.read_state()
-        rg_in, vmss, inst_id = chosen[0]
+        rg, vmss, inst_id = chosen[0]
         if inst_id is None:
             raise CLIError("(--instance-id | --ids) are required")
-        rg, key, scale_set = find_scale_set(state, rg_in, vmss)
-        inst = find_instance(scale_set, key, rg, inst_id)
-        record = next((r for r in inst.run_commands if r.name == run_command_name), None)
-        if record is None:
-            raise ServiceError(
-                "NotFound",
-                f"The Resource '{RUN_COMMAND_TYPE}/"
-                f"{run_command_name}' under resource group '{rg}' was not found.",
-                status=404,
-            )
+        state = context.read_state((rg, vmss))
         context.emit(
-            record_view(state.subscription_id, rg, key, scale_set, inst, record, instance_view)
+            run_command_record_view(
+                state, rg, vmss, inst_id, run_command_name, expand=instance_view
+            )
         )
 
     @command(

@@ -245,8 +245,7 @@ def _update_instance(
     force_string: bool,
 ) -> Any:
     """Protection, from the flags or from `--set protectionPolicy.X=...` on the instance."""
-    from vmsscli.domain.protection import set_protection
-    from vmsscli.views import vm_view
+    from vmsscli.service.compute import set_protection
 
     for assignment in sets:
         path, _, value = assignment.partition("=")
@@ -265,41 +264,11 @@ def _update_instance(
             scale_in = parsed
         elif flag == "actions" and scale_set_actions is None:
             scale_set_actions = parsed
-    with context.write_state((rg, name)) as state:
-        rg_key, key, inst = set_protection(
-            state,
-            rg,
-            name,
-            instance_id,
-            scale_in,
-            scale_set_actions,
-            context.now(state),
-            command=context.command_line(),
-        )
-        scale_set = state.resource_groups[rg_key].scale_sets[key]
-        return vm_view(state.subscription_id, rg_key, key, scale_set, inst)
+    return set_protection(context.session(), rg, name, instance_id, scale_in, scale_set_actions)
 
 
 def _update_scale_set(rg: str, name: str, edits: Any, no_wait: bool) -> Any:
-    from vmsscli.domain import operations
-    from vmsscli.domain.model_update import update
-    from vmsscli.domain.scaling import scale
-    from vmsscli.views import vmss_view
+    from vmsscli.service.compute import update_scale_set
 
-    with context.write_state((rg, name)) as state:
-        now = context.now(state)
-        outcome = update(state, rg, name, edits, now, command=context.command_line())
-        if outcome.capacity is not None:
-            resized = scale(
-                state,
-                outcome.rg,
-                outcome.name,
-                outcome.capacity,
-                now,
-                command=context.command_line(),
-            )
-            if not no_wait:
-                operations.wait_for(state, resized.correlation_id)
-        if outcome.correlation_id and not no_wait:
-            operations.wait_for(state, outcome.correlation_id)
-        return vmss_view(state.subscription_id, outcome.rg, outcome.name, outcome.scale_set)
+    done = update_scale_set(context.session(), rg, name, edits=edits, wait=not no_wait)
+    return done.result

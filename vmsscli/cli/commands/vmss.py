@@ -22,7 +22,7 @@ from vmsscli.cli.params import (
     targets,
     three_state,
 )
-from vmsscli.errors import ServiceError, VmssError
+from vmsscli.errors import VmssError
 from vmsscli.resource_ids import vm_id, vmss_id
 
 VMSS_TABLE = (
@@ -33,11 +33,6 @@ VMSS_TABLE = (
 INSTANCE_VIEW_TABLE = (
     "{ProvisioningState:statuses[0].displayStatus, PowerState:statuses[1].displayStatus}"
 )
-FILTERS = {
-    "startswith(instanceView/statuses/code, 'PowerState') eq true": "power",
-    "properties/latestModelApplied eq true": "latest",
-    "properties/latestModelApplied eq false": "not-latest",
-}
 
 
 def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the commands
@@ -181,8 +176,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         Resource groups are created implicitly (in --location, or westeurope). Rolling upgrades
         need a health source: --health-probe or --app-health-extension.
         """
-        from vmsscli.domain.fleet import CreateSpec, create_scale_set
-        from vmsscli.views import vmss_view
+        from vmsscli.domain.fleet import CreateSpec
+        from vmsscli.service.compute import create_scale_set
 
         spec = CreateSpec(
             instance_count=instance_count,  # type: ignore[arg-type]
@@ -201,18 +196,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             os_disk_size_gb=os_disk_size_gb,  # type: ignore[arg-type]
             storage_sku=storage_sku or "",
         )
-        with context.write_state((resource_group, name)) as state:
-            rg, key, scale_set = create_scale_set(
-                state,
-                resource_group,
-                name,
-                spec,
-                context.now(state),
-                command=context.command_line(),
-            )
-            result = {"vmss": vmss_view(state.subscription_id, rg, key, scale_set)}
+        done = create_scale_set(context.session(), resource_group, name, spec, wait=not no_wait)
         if not no_wait:
-            context.emit(result)
+            context.emit({"vmss": done.result})
 
     @command(
         app,
@@ -239,14 +225,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         no_wait: NoWaitBool = None,
     ) -> None:
         """Delete a VM scale set."""
-        from vmsscli.domain.fleet import delete_scale_set
+        from vmsscli.service.compute import delete_scale_set
 
         chosen = targets(resource_group, name, ids)
-        with context.write_state(_focus(chosen)) as state:
-            for rg, vmss_name, _ in chosen:
-                delete_scale_set(
-                    state, rg, vmss_name, context.now(state), command=context.command_line()
-                )
+        delete_scale_set(context.session(), [(rg, vmss_name) for rg, vmss_name, _ in chosen])
 
     @command(
         app,
@@ -261,19 +243,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         resource_group: OptResourceGroup = None,
     ) -> None:
         """List all VMSS in a resource group, or in the subscription when none is given."""
-        from vmsscli.domain.fleet import find_group
-        from vmsscli.views import vmss_view
+        from vmsscli.service.compute import scale_set_views
 
         state = context.read_state()
-        if resource_group is not None:
-            rg, group = find_group(state, resource_group)
-            items = [(rg, n, s) for n, s in group.scale_sets.items()]
-        else:
-            items = list(state.scale_sets())
-        context.emit(
-            [vmss_view(state.subscription_id, rg, n, s) for rg, n, s in items],
-            transformer="[]." + VMSS_TABLE,
-        )
+        context.emit(scale_set_views(state, resource_group), transformer="[]." + VMSS_TABLE)
 
     @command(
         app,
@@ -307,16 +280,13 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         ] = False,
     ) -> None:
         """Get details on VMs within a VMSS."""
-        from vmsscli.domain.fleet import find_instance, find_scale_set
-        from vmsscli.views import vm_view, vmss_view
+        from vmsscli.service.compute import instance_view, scale_set_view
 
         state = context.read_state((resource_group, name))
-        rg, key, scale_set = find_scale_set(state, resource_group, name)
         if instance_id is None:
-            result = vmss_view(state.subscription_id, rg, key, scale_set)
+            result = scale_set_view(state, resource_group, name)
         else:
-            inst = find_instance(scale_set, key, rg, instance_id)
-            result = vm_view(state.subscription_id, rg, key, scale_set, inst)
+            result = instance_view(state, resource_group, name, instance_id)
         context.emit(result, transformer=VMSS_TABLE)
 
     @command(
@@ -374,49 +344,14 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         ] = None,
     ) -> None:
         """Get a list of all virtual machine instances in a scale set."""
-        from vmsscli.domain.fleet import find_scale_set
-        from vmsscli.domain.health import is_latest_model
-        from vmsscli.views import POWER_DISPLAY, VmViews
+        from vmsscli.service.compute import instance_views
 
         state = context.read_state((resource_group, name))
-        rg, key, scale_set = find_scale_set(state, resource_group, name)
-        mode = None
-        if filter_ is not None:
-            mode = FILTERS.get(" ".join(filter_.split()))
-            if mode is None:
-                raise ServiceError(
-                    "InvalidParameter",
-                    f"The value '{filter_}' of parameter '$filter' is not supported.",
-                    target="$filter",
-                )
-        expanded = (expand or "").lower() == "instanceview" or (select or "").lower() in (
-            "instanceview",
-            "instanceview/statuses",
+        context.emit(
+            instance_views(
+                state, resource_group, name, expand=expand, select=select, filter_=filter_
+            )
         )
-        result = []
-        views = VmViews(state.subscription_id, rg, key, scale_set)
-        for inst in scale_set.instances:
-            if mode == "latest" and not is_latest_model(scale_set, inst):
-                continue
-            if mode == "not-latest" and is_latest_model(scale_set, inst):
-                continue
-            item = views.view(inst, expand=expanded)
-            if (select or "").lower() == "instanceview/statuses" and "instanceView" in item:
-                item["instanceView"] = {"statuses": item["instanceView"]["statuses"]}
-            if mode == "power":
-                status = {
-                    "code": f"PowerState/{inst.power_state}",
-                    "displayStatus": POWER_DISPLAY[inst.power_state],
-                    "level": "Info",
-                }
-                view = item.get("instanceView", {})
-                view["statuses"] = [
-                    s for s in view.get("statuses", []) if s["code"].startswith("PowerState")
-                ] or [status]
-                item["instanceView"] = dict(sorted(view.items()))
-                item = dict(sorted(item.items()))
-            result.append(item)
-        context.emit(result)
 
     @command(
         app,
@@ -456,8 +391,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         ids: Ids = None,
     ) -> None:
         """View an instance of a VMSS."""
-        from vmsscli.domain.fleet import find_instance, find_scale_set
-        from vmsscli.views import vm_instance_view, vmss_instance_view
+        from vmsscli.service.compute import scale_set_instance_view, vm_instance_view
 
         results: list[Any] = []
         errors: list[tuple[str, VmssError]] = []
@@ -467,20 +401,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         state = context.read_state(_focus(chosen))
         for rg_in, vmss_name, inst_id in chosen:
             try:
-                rg, key, scale_set = find_scale_set(state, rg_in, vmss_name)
-                sub = state.subscription_id
                 if inst_id is None:
-                    results.append(vmss_instance_view(scale_set))
-                elif inst_id == "*":
-                    results.append(
-                        [
-                            vm_instance_view(sub, rg, key, scale_set, inst)
-                            for inst in scale_set.instances
-                        ]
-                    )
+                    results.append(scale_set_instance_view(state, rg_in, vmss_name))
                 else:
-                    inst = find_instance(scale_set, key, rg, inst_id)
-                    results.append(vm_instance_view(sub, rg, key, scale_set, inst))
+                    results.append(vm_instance_view(state, rg_in, vmss_name, inst_id))
             except VmssError as exc:
                 if len(chosen) == 1:
                     raise
