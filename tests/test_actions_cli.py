@@ -584,7 +584,7 @@ def test_without_no_wait_in_wall_mode_the_action_is_complete_when_it_returns(cli
 
 def test_clock_set_and_mode_move_simulated_time(mcli):
     shown = ok(mcli("clock", "show")).json()
-    assert shown == {"mode": "manual", "now": NOW_TEXT, "pinned": False}
+    assert shown == {"mode": "manual", "now": NOW_TEXT, "pinned": False, "speed": 1.0}
     ok(mcli("restart", *WEB, "--instance-ids", "0", "--no-wait"))
     ok(mcli("clock", "set", "2026-11-23T10:01:00Z"))
     assert instances(mcli)["0"]["provisioningState"] == "Succeeded"

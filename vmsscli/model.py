@@ -332,6 +332,8 @@ class RunCommandRecord(Strict):
     exit_code: int = 0
     stdout: str = ""
     stderr: str = ""
+    # Of its activity-log events: the endpoint's operation status finds the result by it.
+    correlation_id: str = ""
 
 
 @schema_class
@@ -500,6 +502,7 @@ class ResourceGroup(Strict):
     """A resource group and the scale sets in it."""
 
     location: str = DEFAULT_LOCATION
+    tags: dict[str, str] = field(default_factory=dict)
     scale_sets: dict[str, ScaleSet] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -518,6 +521,9 @@ class ClockSettings(Strict):
     mode: Literal["wall", "manual"] = "wall"
     # The simulated "now" in manual mode.
     now: Moment = DEFAULT_CREATED
+    # In wall mode, operations take 1/speed of their durations (`vmss serve` runs them faster
+    # so that a client waiting on one returns in seconds); manual mode ignores it.
+    speed: Annotated[float, Gt(0), Le(10000)] = 1.0
 
 
 @schema_class

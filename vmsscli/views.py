@@ -18,7 +18,6 @@ from vmsscli.resource_ids import VMSS_TYPE, name_uuid, vmss_id
 
 VM_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
 RUN_COMMAND_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommands"
-VM_EXTENSION_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/extensions"
 _ID_NAMESPACE = bytes.fromhex("0b9a3e524c0f4d578a8e1f3c5e7a9d21")
 _SSH_KEY = (
     "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vmsscli+simulated+key+for+rehearsal+only "
@@ -419,6 +418,8 @@ def vm_view(
 def _vm_extension(
     vm_resource_id: str, rg: str, scale_set: ScaleSet, inst: Instance, ext: Extension
 ) -> dict[str, Any]:
+    """An extension as an item of the instance's `resources`. az 2.91 prints no `type` for
+    these (its list-instances and show drop it), so none is sent."""
     state = inst.extensions.get(ext.name)
     failed = state is not None and state.status == "failed"
     return {
@@ -430,7 +431,6 @@ def _vm_extension(
         "publisher": ext.publisher,
         "resourceGroup": rg,
         "settings": ext.settings,
-        "type": VM_EXTENSION_TYPE,
         "typeHandlerVersion": ext.type_handler_version,
     }
 

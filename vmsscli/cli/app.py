@@ -43,6 +43,8 @@ MODULES: dict[str, str] = {
     "scenario": "vmsscli.cli.commands.scenario",
     "exercise": "vmsscli.cli.commands.scenario",
     "rehearse": "vmsscli.cli.commands.rehearse",
+    "serve": "vmsscli.cli.commands.serve",
+    "az": "vmsscli.cli.commands.serve",
 }
 
 ROOT_HELP = (

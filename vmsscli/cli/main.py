@@ -12,6 +12,16 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"vmsscli {__version__}\n")
         sys.exit(0)
+    if args[:1] == ["az"] and args[1:2] not in (["--help"], ["-h"]):
+        # Every argument after `az` is the real az's: none of vmsscli's parsing applies.
+        from vmsscli.arm.server import run_az
+        from vmsscli.errors import VmssError
+
+        try:
+            sys.exit(run_az(args[1:]))
+        except VmssError as exc:
+            sys.stderr.write(f"ERROR: {exc}\n")
+            sys.exit(exc.exit_code)
     if args[:1] == ["__complete"]:
         # Called by the shell on every <TAB>: answered without building the CLI when it can.
         from vmsscli.completion import main as complete

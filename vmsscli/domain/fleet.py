@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from vmsscli.domain import activity
 from vmsscli.errors import (
@@ -201,6 +202,11 @@ class CreateSpec:
     tags: dict[str, str] = field(default_factory=dict)
     os_disk_size_gb: int | None = None
     storage_sku: str = ""
+    # Extensions of the model as given (a PUT through the endpoint), besides the health one.
+    extensions: list[Extension] = field(default_factory=list)
+    overprovision: bool | None = None
+    single_placement_group: bool | None = None
+    scale_in_policy: list[str] = field(default_factory=list)
 
 
 def default_computer_name_prefix(rg: str, name: str) -> str:
@@ -219,7 +225,7 @@ def create_scale_set(
         raise CLIError("usage error: --instance-count must be a non-negative number")
     mode = spec.upgrade_policy_mode
     image, os_type = parse_image(spec.image)
-    extensions = []
+    extensions = list(spec.extensions)
     if spec.app_health_extension:
         extensions.append(app_health_extension(os_type, spec.app_health_port, spec.app_health_path))
     model = VmModel(
@@ -230,6 +236,10 @@ def create_scale_set(
         health_probe=spec.health_probe,
         extensions=extensions,
     )
+    if spec.os_disk_size_gb:
+        model.os_disk_size_gb = spec.os_disk_size_gb
+    if spec.storage_sku:
+        model.storage_account_type = spec.storage_sku
     if mode == "Rolling" and not model.has_health_monitoring:
         raise ServiceError("BadRequest", ROLLING_WITHOUT_HEALTH)
     rg_key = _find_key(state.resource_groups, rg)
@@ -254,8 +264,13 @@ def create_scale_set(
         orchestration_mode=spec.orchestration_mode,  # type: ignore[arg-type]
         fault_domain_count=spec.platform_fault_domain_count
         or (1 if spec.orchestration_mode == "Flexible" else 5),
-        overprovision=spec.orchestration_mode == "Uniform",
-        single_placement_group=not (large or spec.zones),
+        overprovision=spec.orchestration_mode == "Uniform"
+        if spec.overprovision is None
+        else spec.overprovision,
+        single_placement_group=not (large or spec.zones)
+        if spec.single_placement_group is None
+        else spec.single_placement_group,
+        scale_in_policy=list(spec.scale_in_policy),  # type: ignore[arg-type]
         upgrade_policy=UpgradePolicy(
             mode=mode,  # type: ignore[arg-type]
             rolling=RollingPolicy() if mode == "Rolling" else None,
@@ -291,3 +306,150 @@ def delete_scale_set(
         command=command,
     )
     return rg_key, key, scale_set
+
+
+def spec_from_document(doc: dict[str, Any], location: str) -> CreateSpec:
+    """What a create-or-update body (flattened) asks for a new scale set, checked as Azure
+    checks it: a bad type or value is an InvalidParameter naming the property."""
+    from vmsscli.domain.model_update import extension_from_printed
+
+    def pick(path: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        value: Any = doc
+        for part in path.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return default
+            value = value[part]
+        if value is None:
+            return default
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise _invalid_property(path, value)
+        return value
+
+    def one_of(path: str, allowed: tuple[str, ...], default: str) -> str:
+        value = pick(path, str, default)
+        for option in allowed:
+            if option.lower() == value.lower():
+                return option
+        raise _invalid_property(path, value)
+
+    image = pick("virtualMachineProfile.storageProfile.imageReference", dict, {})
+    urn = ":".join(
+        str(image.get(key) or default)
+        for key, default in (
+            ("publisher", "Canonical"),
+            ("offer", "0001-com-ubuntu-server-jammy"),
+            ("sku", "22_04-lts-gen2"),
+            ("version", "latest"),
+        )
+    )
+    extensions = [
+        extension_from_printed(item)
+        for item in pick("virtualMachineProfile.extensionProfile.extensions", list, [])
+    ]
+    probe = pick("virtualMachineProfile.networkProfile.healthProbe.id", str, "")
+    capacity = pick("sku.capacity", int, 2)
+    zones = pick("zones", list, [])
+    if not all(isinstance(zone, str) for zone in zones):
+        raise _invalid_property("zones", zones)
+    tags = pick("tags", dict, {})
+    rules = pick("scaleInPolicy.rules", list, [])
+    if not set(rules) <= {"Default", "OldestVM", "NewestVM"}:
+        raise _invalid_property("scaleInPolicy.rules", rules)
+    return CreateSpec(
+        instance_count=capacity,
+        zones=list(zones),
+        upgrade_policy_mode=one_of(
+            "upgradePolicy.mode", ("Automatic", "Manual", "Rolling"), "Manual"
+        ),
+        orchestration_mode=one_of("orchestrationMode", ("Uniform", "Flexible"), "Uniform"),
+        vm_sku=pick("sku.name", str, "Standard_D2s_v5"),
+        image=urn,
+        location=pick("location", str, "") or location,
+        admin_username=pick("virtualMachineProfile.osProfile.adminUsername", str, "azureuser"),
+        computer_name_prefix=pick("virtualMachineProfile.osProfile.computerNamePrefix", str, ""),
+        health_probe=probe.rstrip("/").split("/")[-1] if probe else "",
+        platform_fault_domain_count=pick("platformFaultDomainCount", int, None),
+        tags={str(k): str(v) for k, v in tags.items()},
+        os_disk_size_gb=pick("virtualMachineProfile.storageProfile.osDisk.diskSizeGB", int, None),
+        storage_sku=pick(
+            "virtualMachineProfile.storageProfile.osDisk.managedDisk.storageAccountType", str, ""
+        ),
+        extensions=extensions,
+        overprovision=pick("overprovision", bool, None),
+        single_placement_group=pick("singlePlacementGroup", bool, None),
+        scale_in_policy=list(rules),
+    )
+
+
+def _invalid_property(path: str, value: Any) -> ServiceError:
+    return ServiceError(
+        "InvalidParameter",
+        f"The value {value!r} of parameter '{path}' is not valid.",
+        target=path,
+    )
+
+
+# --- resource groups ---------------------------------------------------------------------------
+
+GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+
+
+def create_group(
+    state: State,
+    name: str,
+    location: str,
+    tags: dict[str, str] | None,
+    now: datetime,
+    *,
+    command: str = "",
+) -> tuple[str, ResourceGroup, bool]:
+    """Create a resource group, or update the tags of an existing one (its location cannot
+    change): (stored name, group, whether it was created)."""
+    key = _find_key(state.resource_groups, name)
+    if key is not None:
+        group = state.resource_groups[key]
+        if location and location.replace(" ", "").lower() != group.location.lower():
+            raise ServiceError(
+                "InvalidResourceGroupLocation",
+                f"Invalid resource group location '{location}'. The Resource group already "
+                f"exists in location '{group.location}'.",
+                status=409,
+            )
+        if tags is not None:
+            group.tags = dict(tags)
+        created = False
+    else:
+        if not location:
+            raise ServiceError(
+                "LocationRequired",
+                "The location property is required for this definition.",
+                target="location",
+            )
+        key = name
+        group = ResourceGroup(location=location.replace(" ", "").lower(), tags=dict(tags or {}))
+        state.resource_groups[key] = group
+        created = True
+    activity.completed(
+        state,
+        now=now,
+        operation="Microsoft.Resources/subscriptions/resourceGroups/write",
+        resource_id=f"/subscriptions/{state.subscription_id}/resourceGroups/{key}",
+        command=command,
+    )
+    return key, group, created
+
+
+def delete_group(state: State, name: str, now: datetime, *, command: str = "") -> str:
+    """Delete a resource group and every scale set in it; the correlation id of the event."""
+    key, group = find_group(state, name)
+    removed = list(group.scale_sets)
+    del state.resource_groups[key]
+    entry = activity.completed(
+        state,
+        now=now,
+        operation="Microsoft.Resources/subscriptions/resourceGroups/delete",
+        resource_id=f"/subscriptions/{state.subscription_id}/resourceGroups/{key}",
+        command=command,
+        detail=f"deleted with it: {', '.join(removed)}" if removed else "",
+    )
+    return entry.correlation_id

@@ -170,7 +170,7 @@ def _read_back(scale_set: ScaleSet, before: dict[str, Any], doc: dict[str, Any])
     probe = _dig(doc, "virtualMachineProfile", "networkProfile", "healthProbe", "id")
     model.health_probe = str(probe).rstrip("/").split("/")[-1] if probe else ""
     extensions = _dig(doc, "virtualMachineProfile", "extensionProfile", "extensions")
-    model.extensions = [_extension(item) for item in (extensions or [])]
+    model.extensions = [extension_from_printed(item) for item in (extensions or [])]
     sku = _dig(doc, "sku", "name")
     if sku:
         scale_set.vm_sku = str(sku)
@@ -212,16 +212,24 @@ def _rolling_policy(raw: Any) -> RollingPolicy:
     return policy
 
 
-def _extension(item: Any) -> Extension:
-    if not isinstance(item, dict) or not all(k in item for k in ("name", "publisher", "type")):
-        raise _invalid("virtualMachineProfile.extensionProfile.extensions", item)
+def extension_from_printed(item: Any) -> Extension:
+    """An extension of the model as it is printed (`virtualMachineProfile.extensionProfile`)."""
+    path = "virtualMachineProfile.extensionProfile.extensions"
+    if not isinstance(item, dict) or not all(
+        isinstance(item.get(k), str) and item.get(k) for k in ("name", "publisher", "type")
+    ):
+        raise _invalid(path, item)
+    settings = item.get("settings") or {}
+    auto = item.get("autoUpgradeMinorVersion", True)
+    if not isinstance(settings, dict) or not isinstance(auto, bool):
+        raise _invalid(path, item)
     return Extension(
-        name=str(item["name"]),
-        publisher=str(item["publisher"]),
-        type=str(item["type"]),
+        name=item["name"],
+        publisher=item["publisher"],
+        type=item["type"],
         type_handler_version=str(item.get("typeHandlerVersion", "1.0")),
-        auto_upgrade_minor_version=bool(item.get("autoUpgradeMinorVersion", True)),
-        settings=dict(item.get("settings") or {}),
+        auto_upgrade_minor_version=auto,
+        settings=dict(settings),
     )
 
 

@@ -44,6 +44,17 @@ REPAIRS: dict[str, tuple[str, ...]] = {
 }
 
 
+def duration_of(state: State, name: str) -> timedelta:
+    """How long operation `name` takes: its configured duration, run `clock.speed` times
+    faster in wall mode."""
+    return paced(state, state.durations.of(name))
+
+
+def paced(state: State, delta: timedelta) -> timedelta:
+    speed = state.clock.speed
+    return delta / speed if state.clock.mode == "wall" and speed != 1 else delta
+
+
 def begin(
     inst: Instance, name: OperationName, now: datetime, duration: timedelta, correlation_id: str
 ) -> None:
@@ -303,7 +314,7 @@ def launch(
         command=command,
         detail=detail,
     )
-    duration = state.durations.of(name)
+    duration = duration_of(state, name)
     for inst in targets:
         begin(inst, name, now, duration, entry.correlation_id)
     if not targets:

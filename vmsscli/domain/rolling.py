@@ -199,13 +199,21 @@ def start_batch(state: State, scale_set: ScaleSet, when: datetime) -> None:
         upgrade.surge_ids = [i.id for i in new]
         for inst in new:
             operations.begin(
-                inst, "create", when, state.durations.of("create"), upgrade.correlation_id
+                inst,
+                "create",
+                when,
+                operations.duration_of(state, "create"),
+                upgrade.correlation_id,
             )
         upgrade.phase = "surging"
     else:
         for inst in batch:
             operations.begin(
-                inst, "upgrade", when, state.durations.of("upgrade"), upgrade.correlation_id
+                inst,
+                "upgrade",
+                when,
+                operations.duration_of(state, "upgrade"),
+                upgrade.correlation_id,
             )
         upgrade.phase = "upgrading"
 
@@ -232,7 +240,7 @@ def finish_batch(state: State, scale_set: ScaleSet, when: datetime) -> None:
                 present[instance_id],
                 "delete",
                 when,
-                state.durations.of("delete"),
+                operations.duration_of(state, "delete"),
                 upgrade.correlation_id,
             )
         if batch:
@@ -314,7 +322,7 @@ def _after_batch(
             pause = parse_duration(policy.pause_time_between_batches)
         except ValueError:
             pause = parse_duration("PT0S")
-        upgrade.next_batch_at = when + pause
+        upgrade.next_batch_at = when + operations.paced(state, pause)
 
 
 def _log(

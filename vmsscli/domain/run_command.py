@@ -73,6 +73,15 @@ def invoke(
         )
     script = "\n".join(script_lines)
     execution = execute(scale_set, key, inst, now, known, script, parameters)
+    entry = activity.completed(
+        state,
+        now=now,
+        operation=OPERATION,
+        resource_id=vm_id(state.subscription_id, rg_key, key, inst.id),
+        instance_ids=[str(inst.id)],
+        command=command,
+        detail=f"{known}: {script}" if script else known,
+    )
     number = (int(inst.run_commands[-1].name.rsplit("_", 1)[-1]) + 1) if inst.run_commands else 1
     inst.run_commands = [
         *inst.run_commands,
@@ -85,17 +94,9 @@ def invoke(
             exit_code=execution.exit_code,
             stdout=execution.stdout[-4096:],
             stderr=execution.stderr[-4096:],
+            correlation_id=entry.correlation_id,
         ),
     ][-HISTORY:]
-    activity.completed(
-        state,
-        now=now,
-        operation=OPERATION,
-        resource_id=vm_id(state.subscription_id, rg_key, key, inst.id),
-        instance_ids=[str(inst.id)],
-        command=command,
-        detail=f"{known}: {script}" if script else known,
-    )
     return result_view(os_type, execution)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,9 +32,6 @@ class Session:
     on_warning: Callable[[str], None] | None = None
     # Called when the state file did not exist and was created from the demo fleet.
     on_created: Callable[[Path], None] | None = None
-    # Simulated operations started in this session take this fraction of their configured
-    # duration (the endpoint compresses wall time; 1 elsewhere).
-    duration_scale: float = 1.0
     # --what-if: run the unit of work, then raise what this returns for (before, after)
     # instead of saving.
     discard: Callable[[State, State], Exception] | None = None
@@ -73,13 +70,7 @@ class Session:
         with self.store().transaction(focus) as state:
             settle(state, self.now(state))
             before = copy.deepcopy(state) if self.discard is not None else None
-            configured = state.durations
-            if self.duration_scale != 1.0:
-                state.durations = scaled(configured, self.duration_scale)
-            try:
-                yield state
-            finally:
-                state.durations = configured
+            yield state
             if before is not None:
                 # Leaving by an exception: the transaction saves nothing.
                 raise self.discard(before, state)
@@ -90,12 +81,3 @@ def seed() -> State:
     from vmsscli.demo import demo_state
 
     return demo_state()
-
-
-def scaled(durations, factor: float):
-    """The same durations, each `factor` times as long (at least a millisecond)."""
-    values = {
-        name: f"{max(durations.of(name).total_seconds() * factor, 0.001):.3f}s"
-        for name in durations.__dataclass_fields__
-    }
-    return replace(durations, **values)

@@ -21,6 +21,7 @@ def clock_view(state) -> dict[str, Any]:
         "mode": state.clock.mode,
         "now": azure_time(context.now(state)),
         "pinned": bool(os.environ.get("VMSSCLI_NOW")),
+        "speed": state.clock.speed,
     }
 
 
