@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,3 +189,107 @@ def schema_errors(name: str, data) -> list[str]:
         for i, item in enumerate(items)
         for e in validator.iter_errors(item)
     ]
+
+
+# --- the ARM endpoint ---------------------------------------------------------------------------
+
+# The real home, before any test points HOME at its own folder: caches outside the repository
+# (the real az) live under it.
+REAL_HOME = Path.home()
+
+
+@dataclass
+class Served:
+    """A `vmss serve` running in a subprocess for a test module."""
+
+    url: str
+    ca: str
+    state: Path
+    home: Path
+    process: subprocess.Popen
+    token: str
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VMSSCLI_")}
+        env.update({"HOME": str(self.home), "VMSSCLI_STATE": str(self.state), **extra})
+        return env
+
+    def reset(self, state=None) -> None:
+        """Give the endpoint a fresh demo fleet (or `state`) through the file, as a user would
+        replace it."""
+        from vmsscli.demo import demo_state
+        from vmsscli.store import Store
+
+        Store(self.state).replace(state if state is not None else demo_state())
+
+
+def start_endpoint(
+    folder: Path, *, state=None, extra_args: tuple[str, ...] = ("--speed", "120")
+) -> Served:
+    import json as _json
+
+    from vmsscli.demo import demo_state
+    from vmsscli.store import serialize
+
+    home = folder / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    path = folder / "state.json"
+    path.write_bytes(serialize(state if state is not None else demo_state(), path))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VMSSCLI_")}
+    env["HOME"] = str(home)
+    process = subprocess.Popen(
+        [vmss_executable(), "serve", "--port", "0", "--state", str(path), *extra_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    import queue
+    import threading
+
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in process.stdout:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    url = ca = ""
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (url and ca):
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if not line:
+            break
+        seen.append(line)
+        if "URL:" in line:
+            url = line.split("URL:", 1)[1].strip()
+        if "CA certificate:" in line:
+            ca = line.split("CA certificate:", 1)[1].strip()
+    if not (url and ca):
+        process.kill()
+        raise AssertionError(f"vmss serve did not start: {''.join(seen)}{process.stderr.read()}")
+    info = _json.loads((home / ".vmsscli" / "endpoint" / "endpoint.json").read_text())
+    return Served(url=url, ca=ca, state=path, home=home, process=process, token=info["token"])
+
+
+def stop_endpoint(served: Served) -> None:
+    served.process.terminate()
+    try:
+        served.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        served.process.kill()
+        served.process.wait()
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    """One endpoint per test module, on a fresh demo fleet; `endpoint.reset()` starts a test
+    from the demo fleet again."""
+    served = start_endpoint(tmp_path_factory.mktemp("endpoint"))
+    yield served
+    stop_endpoint(served)

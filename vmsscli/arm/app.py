@@ -93,12 +93,13 @@ Handler = Callable[[Call], Reply]
 
 
 class Endpoint:
-    """What every request shares: the state file, the signer, and the read cache (guarded by
-    one lock: units of work run one at a time in this process, and the file lock orders them
-    with the command line's)."""
+    """What every request shares: the state file, the clock speed, the signer, and the read
+    cache (guarded by a lock). Changes go through the store's writer lock, which orders them
+    with each other and with the command line's."""
 
-    def __init__(self, state_path: Path, base_url: str, folder: Path) -> None:
+    def __init__(self, state_path: Path, base_url: str, folder: Path, *, speed: float) -> None:
         self.state_path = state_path
+        self.speed = speed
         self.base_url = base_url.rstrip("/") + "/"
         self.folder = folder
         self.signer = Signer.from_folder(folder, audience=self.base_url, issuer=self.base_url)
@@ -112,7 +113,7 @@ class Endpoint:
     def session(self, command: str):
         from vmsscli.service.session import Session
 
-        return Session(self.state_path, command=command)
+        return Session(self.state_path, command=command, speed=self.speed)
 
     def _identity(self) -> tuple[int, int, int] | None:
         import os
@@ -125,16 +126,14 @@ class Endpoint:
 
     def current(self):
         """The state brought up to "now", from the cache while the file is unchanged."""
-        from vmsscli.domain.operations import settle
-        from vmsscli.service.session import Session
-
         with self.lock:
+            session = self.session("")
             identity = self._identity()
             if identity is None or self._cached is None or self._cached[0] != identity:
-                state = Session(self.state_path).store().read()
+                state = session.store().read()
                 self._cached = (self._identity() or (0, 0, 0), state)
             state = self._cached[1]
-            settle(state, Session(self.state_path).now(state))
+            session.prepare(state)
             return state
 
     def cached_reply(self, key: str, render: Callable[[Any], Reply]) -> Reply:

@@ -69,7 +69,7 @@ def serve(
     bound = sock.getsockname()[1]
     shown = "localhost" if host in ("127.0.0.1", "localhost", "::1") else host
     base_url = f"https://{shown}:{bound}/"
-    endpoint = Endpoint(state_path, base_url, folder)
+    endpoint = Endpoint(state_path, base_url, folder, speed=speed)
     app = build_app(endpoint)
     info = {
         "url": base_url,
@@ -117,6 +117,7 @@ def serve(
     try:
         server.run(sockets=[sock])
     finally:
+        # The file's speed as it was: the command line alone runs operations at their pace.
         _set_speed(session, previous)
         with contextlib.suppress(OSError, ValueError):
             if json.loads(endpoint_file().read_text()).get("pid") == os.getpid():

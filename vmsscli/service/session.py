@@ -32,6 +32,10 @@ class Session:
     on_warning: Callable[[str], None] | None = None
     # Called when the state file did not exist and was created from the demo fleet.
     on_created: Callable[[Path], None] | None = None
+    # The clock speed this door runs operations at (the endpoint's `--speed`), set on the
+    # state as it is loaded: a state file replaced while the endpoint runs keeps it. None:
+    # the file's own.
+    speed: float | None = None
     # --what-if: run the unit of work, then raise what this returns for (before, after)
     # instead of saving.
     discard: Callable[[State, State], Exception] | None = None
@@ -55,20 +59,26 @@ class Session:
     def read(self, focus: Focus = None) -> State:
         """The state brought up to "now" (operations due are completed), not saved. A unit of
         work about one scale set names it as `focus`: the others are not loaded."""
-        from vmsscli.domain.operations import settle
 
         state = self.store().read(focus)
-        settle(state, self.now(state))
+        self.prepare(state)
         return state
+
+    def prepare(self, state: State) -> None:
+        """Apply this door's clock speed, then bring the world up to "now"."""
+        from vmsscli.domain.operations import settle
+
+        if self.speed is not None:
+            state.clock.speed = self.speed
+        settle(state, self.now(state))
 
     @contextlib.contextmanager
     def write(self, focus: Focus = None) -> Iterator[State]:
         """Read, bring up to "now", let the caller change, and save, under the writer lock.
         Leaving by an exception saves nothing."""
-        from vmsscli.domain.operations import settle
 
         with self.store().transaction(focus) as state:
-            settle(state, self.now(state))
+            self.prepare(state)
             before = copy.deepcopy(state) if self.discard is not None else None
             yield state
             if before is not None:
