@@ -274,6 +274,13 @@ def update(
             if inst.model_version == old_model.version and not inst.image_version:
                 inst.image_version = old_model.image.exact_version
         scale_set.model.version = old_model.version + 1
+    outcome = Outcome(rg=rg_key, name=key, scale_set=scale_set, capacity=capacity)
+    if capacity is not None and _without_capacity(
+        vmss_view(state.subscription_id, rg_key, key, scale_set)
+    ) == _without_capacity(before):
+        # Only the capacity changes (az's `vmss scale` is a PUT of the scale set): the scale
+        # operation that follows is the whole change, as `vmss scale` makes it.
+        return outcome
     resource_id = vmss_id(state.subscription_id, rg_key, key)
     activity.completed(
         state,
@@ -284,9 +291,12 @@ def update(
         detail=f"model version {scale_set.model.version}, image version "
         f"{scale_set.model.image.version}",
     )
-    outcome = Outcome(rg=rg_key, name=key, scale_set=scale_set, capacity=capacity)
     outcome.correlation_id = recheck(state, scale_set, resource_id, now, command=command)
     return outcome
+
+
+def _without_capacity(view: dict[str, Any]) -> dict[str, Any]:
+    return {**view, "sku": {k: v for k, v in view["sku"].items() if k != "capacity"}}
 
 
 def recheck(
