@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,11 +222,10 @@ class Served:
         Store(self.state).replace(state if state is not None else demo_state())
 
 
-def start_endpoint(
-    folder: Path, *, state=None, extra_args: tuple[str, ...] = ("--speed", "120")
-) -> Served:
-    import json as _json
-
+def start_endpoint(folder: Path, *, state=None, speed: float = 120) -> Served:
+    """`vmss serve` on a fresh copy of the demo fleet (or `state`), with the folder's `home`
+    as HOME (so its config folder is `home/.vmsscli`)."""
+    from vmsscli.arm.server import launch
     from vmsscli.demo import demo_state
     from vmsscli.store import serialize
 
@@ -237,44 +235,15 @@ def start_endpoint(
     path.write_bytes(serialize(state if state is not None else demo_state(), path))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VMSSCLI_")}
     env["HOME"] = str(home)
-    process = subprocess.Popen(
-        [vmss_executable(), "serve", "--port", "0", "--state", str(path), *extra_args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+    launched = launch(path, home / ".vmsscli", speed=speed, env=env)
+    return Served(
+        url=launched.url,
+        ca=launched.ca,
+        state=path,
+        home=home,
+        process=launched.process,
+        token=launched.info()["token"],
     )
-    import queue
-    import threading
-
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        for line in process.stdout:
-            lines.put(line)
-        lines.put("")
-
-    threading.Thread(target=pump, daemon=True).start()
-    url = ca = ""
-    seen = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (url and ca):
-        try:
-            line = lines.get(timeout=1)
-        except queue.Empty:
-            continue
-        if not line:
-            break
-        seen.append(line)
-        if "URL:" in line:
-            url = line.split("URL:", 1)[1].strip()
-        if "CA certificate:" in line:
-            ca = line.split("CA certificate:", 1)[1].strip()
-    if not (url and ca):
-        process.kill()
-        raise AssertionError(f"vmss serve did not start: {''.join(seen)}{process.stderr.read()}")
-    info = _json.loads((home / ".vmsscli" / "endpoint" / "endpoint.json").read_text())
-    return Served(url=url, ca=ca, state=path, home=home, process=process, token=info["token"])
 
 
 def stop_endpoint(served: Served) -> None:

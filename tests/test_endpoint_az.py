@@ -9,6 +9,7 @@ tests fail, never skip, when it cannot be installed.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -191,3 +192,32 @@ def test_vmss_az_never_touches_the_users_own_azure_folder(oracle):
     assert code == 0, err
     assert not own.exists()
     assert (oracle.home / ".vmsscli" / "az" / "vmsscli-endpoint.json").exists()
+
+
+def test_rehearse_with_the_real_az_reports_what_the_twin_rehearsal_reports(oracle, tmp_path):
+    from conftest import REPO
+
+    careless = tmp_path / "careless.sh"
+    careless.write_text(
+        "az vmss restart -g rg-search -n search-vmss --instance-ids '*' -o none\n"
+        "az vmss update -g rg-search -n search-vmss --instance-id 3 "
+        "--protect-from-scale-set-actions true -o none\n"
+        "az vmss reimage -g rg-search -n search-vmss -o none\n"
+    )
+    for book in (REPO / "docs" / "runbooks" / "fix-search-18.sh", careless):
+        reports = []
+        for extra in ((), ("--real-az",)):
+            done = subprocess.run(
+                [vmss_executable(), "rehearse", str(book), "--scenario", "search-bad-backend",
+                 "-o", "json", *extra],
+                capture_output=True,
+                text=True,
+                env=oracle.env(VMSSCLI_AZ=oracle.az),
+                timeout=600,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr[-2000:]
+            reports.append(json.loads(done.stdout))
+        twin, real = reports
+        assert real == twin, book.name
+    assert any(w.startswith("whole-fleet request: reimage") for w in real["warnings"])
+    assert "restart of protected instance(s)" not in " ".join(real["warnings"])

@@ -568,6 +568,9 @@ class ActivityEntry(Strict):
     # What was sent with the request, e.g. a run-command script.
     detail: str = ""
     correlation_id: str = ""
+    # The instance ids the request named ([] for none: the whole set; "*" as given); absent
+    # in entries written before it was recorded, which name them in `command`.
+    requested: list[str] | None = None
 
 
 @schema_class

@@ -97,9 +97,20 @@ class Endpoint:
     cache (guarded by a lock). Changes go through the store's writer lock, which orders them
     with each other and with the command line's."""
 
-    def __init__(self, state_path: Path, base_url: str, folder: Path, *, speed: float) -> None:
+    def __init__(
+        self,
+        state_path: Path,
+        base_url: str,
+        folder: Path,
+        *,
+        speed: float,
+        advance_on_poll: bool = False,
+    ) -> None:
         self.state_path = state_path
         self.speed = speed
+        # With a manual clock, whether a client polling an operation moves the clock to its
+        # end (as the command line does when it waits); otherwise a poll changes nothing.
+        self.advance_on_poll = advance_on_poll
         self.base_url = base_url.rstrip("/") + "/"
         self.folder = folder
         self.signer = Signer.from_folder(folder, audience=self.base_url, issuer=self.base_url)

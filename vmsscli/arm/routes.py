@@ -541,7 +541,15 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
     @route("GET", f"{SUB}/providers/microsoft.compute/locations/{{location}}/operations/{{op}}")
     def operation_status(call: Call) -> Reply:
         op = call.params["op"]
-        found = operations.status(call.endpoint.current(), op)
+        state = call.endpoint.current()
+        found = operations.status(state, op)
+        waiting = found.status == "InProgress" and state.clock.mode == "manual"
+        if waiting and call.endpoint.advance_on_poll:
+            from vmsscli.service.compute import finish
+
+            finish(call.session(), op.removesuffix(operations.CANCEL))
+            call.endpoint.forget()
+            found = operations.status(call.endpoint.current(), op)
         if call.query.get("monitor", "").lower() != "true":
             busy = {"Retry-After": "1"} if found.status == "InProgress" else {}
             return Reply(body=operations.status_body(op, found), headers=busy)

@@ -47,6 +47,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8443,
     speed: float = DEFAULT_SPEED,
+    advance_on_poll: bool = False,
     out: TextIO = sys.stdout,
     ready: Any = None,
 ) -> None:
@@ -69,7 +70,7 @@ def serve(
     bound = sock.getsockname()[1]
     shown = "localhost" if host in ("127.0.0.1", "localhost", "::1") else host
     base_url = f"https://{shown}:{bound}/"
-    endpoint = Endpoint(state_path, base_url, folder, speed=speed)
+    endpoint = Endpoint(state_path, base_url, folder, speed=speed, advance_on_poll=advance_on_poll)
     app = build_app(endpoint)
     info = {
         "url": base_url,
@@ -88,8 +89,13 @@ def serve(
         f"  Subscription:   {state.subscription_id}",
         "  Clock:          "
         + (
-            "manual - operations complete when the clock moves (vmss clock advance ...); "
-            "a client polling an operation waits until then"
+            (
+                "manual - a client polling an operation moves the clock to its end, as vmss "
+                "does when it waits"
+                if advance_on_poll
+                else "manual - operations complete when the clock moves (vmss clock advance "
+                "...); a client polling an operation waits until then"
+            )
             if manual
             else f"wall - operations run {speed:g}x faster than their simulated durations"
         ),
@@ -250,3 +256,85 @@ def run_az(args: list[str]) -> int:
     sys.stderr.flush()
     os.execve(az, [az, *args], env)
     return 1  # pragma: no cover - execve does not return
+
+
+# --- an endpoint in a child process -------------------------------------------------------------
+
+
+class Launched:
+    """A `vmss serve` started in a child process (for a rehearsal, or a test)."""
+
+    def __init__(self, process: subprocess.Popen, url: str, ca: str, home: Path) -> None:
+        self.process = process
+        self.url = url
+        self.ca = ca
+        self.home = home
+
+    def info(self) -> dict[str, Any]:
+        return json.loads((self.home / "endpoint" / "endpoint.json").read_text())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def launch(
+    state_path: Path,
+    home: Path,
+    *,
+    speed: float = DEFAULT_SPEED,
+    advance_on_poll: bool = False,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> Launched:
+    """Start `vmss serve --port 0` on `state_path` with `home` as vmsscli's config folder, and
+    return once it listens (its URL and CA read off its start-up text)."""
+    import queue
+    import threading
+    import time
+
+    child_env = {k: v for k, v in (env or os.environ).items() if k != "VMSSCLI_STATE"}
+    child_env["VMSSCLI_HOME"] = str(home)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vmsscli", "serve", "--port", "0", "--state", str(state_path),
+         "--speed", f"{speed:g}", *(["--advance-on-poll"] if advance_on_poll else [])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    url = ca = ""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (url and ca):
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if not line:
+            break
+        seen.append(line)
+        if "URL:" in line:
+            url = line.split("URL:", 1)[1].strip()
+        elif "CA certificate:" in line:
+            ca = line.split("CA certificate:", 1)[1].strip()
+    if not (url and ca):
+        process.kill()
+        error = process.stderr.read() if process.stderr else ""
+        raise CLIError(
+            f"The endpoint did not start: {(''.join(seen) + error).strip() or 'no output'}"
+        )
+    return Launched(process, url, ca, home)

@@ -1,9 +1,11 @@
 """The `az` (and `vmss`) a rehearsed runbook finds on its PATH.
 
 `az vmss ...` runs `vmss ...` against the rehearsal's throwaway state; every other `az` command
-is refused, so nothing can reach a real subscription. Each call appends one line to the
-rehearsal's journal: the arguments, the exit code, snapshots before and after, and the
-activity-log entries it added.
+is refused, so nothing can reach a real subscription. With `--real-az`, `az ...` is the real
+az, logged in to a cloud that is the rehearsal's own endpoint on that state (its config folder
+is the rehearsal's, not the user's). Each call appends one line to the rehearsal's journal:
+the arguments, the exit code, snapshots before and after, and the activity-log entries it
+added.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import os
 import sys
 
 JOURNAL = "VMSSCLI_REHEARSAL_JOURNAL"
+# Set by `vmss rehearse --real-az`: `az ...` is the real az against the rehearsal's endpoint.
+REAL_AZ = "VMSSCLI_REHEARSAL_REAL_AZ"
 
 
 def _state():
@@ -31,7 +35,8 @@ def _append(record: dict) -> None:
 def main(program: str) -> None:
     args = sys.argv[1:]
     typed = [program, *args]
-    if program == "az":
+    real = program == "az" and os.environ.get(REAL_AZ) == "1"
+    if program == "az" and not real:
         if not args or args[0] != "vmss":
             what = " ".join(["az", *args[:2]]) if args else "az"
             sys.stderr.write(
@@ -49,14 +54,21 @@ def main(program: str) -> None:
     before = snapshot(before_state, now(before_state))
     log_length = len(before_state.activity_log)
     code = 0
-    try:
-        from vmsscli.cli.main import main as vmss_main
+    if real:
+        import subprocess
 
-        vmss_main(args)
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    finally:
-        sys.stdout.flush()
+        code = subprocess.run(
+            [sys.executable, "-m", "vmsscli", "az", *args], check=False
+        ).returncode
+    else:
+        try:
+            from vmsscli.cli.main import main as vmss_main
+
+            vmss_main(args)
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        finally:
+            sys.stdout.flush()
     after_state = _state()
     _append(
         {

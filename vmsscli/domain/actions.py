@@ -167,6 +167,7 @@ def perform(
         now=now,
         skipped=skipped,
         command=command,
+        requested=[i.strip() for i in ids or []],
     )
     return Outcome(
         scale_set=scale_set,

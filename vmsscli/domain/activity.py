@@ -31,6 +31,7 @@ def record(
     command: str = "",
     correlation_id: str = "",
     detail: str = "",
+    requested: list[str] | None = None,
 ) -> ActivityEntry:
     entry = ActivityEntry(
         time=now,
@@ -43,6 +44,7 @@ def record(
         command=command,
         detail=detail,
         correlation_id=correlation_id or new_correlation_id(state, now, operation, resource_id),
+        requested=requested,
     )
     state.activity_log.append(entry)
     return entry

@@ -105,6 +105,14 @@ def requested_ids(command: str) -> list[str] | None:
     return ids
 
 
+def named_ids(entry: ActivityEntry) -> list[str] | None:
+    """The instance ids a request named (None: none, a whole-set request), from the entry, or
+    from its command line for entries written before requests were recorded."""
+    if entry.requested is not None:
+        return list(entry.requested) or None
+    return requested_ids(entry.command)
+
+
 def classify(entry: ActivityEntry) -> str:
     """What an operator would call the request behind an activity-log entry."""
     op = entry.operation
@@ -166,7 +174,7 @@ def events(state: State) -> list[Event]:
         if not started and entry.correlation_id in requested:
             continue
         kind = classify(entry)
-        ids = requested_ids(entry.command)
+        ids = named_ids(entry)
         out.append(
             Event(
                 time=entry.time,

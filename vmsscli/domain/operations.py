@@ -300,6 +300,7 @@ def launch(
     skipped: list[tuple[int, str]] | None = None,
     command: str = "",
     detail: str = "",
+    requested: list[str] | None = None,
 ) -> str:
     """Log the Started event of a request and start its operation on every target; a request
     with nothing to do succeeds at once. Returns the correlation id to wait on."""
@@ -313,6 +314,7 @@ def launch(
         skipped=[(str(i), why) for i, why in (skipped or [])],
         command=command,
         detail=detail,
+        requested=requested,
     )
     duration = duration_of(state, name)
     for inst in targets:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from vmsscli.domain.exercise import DISRUPTIVE, WHOLE_SET_CAPABLE, classify, requested_ids
+from vmsscli.domain.exercise import DISRUPTIVE, WHOLE_SET_CAPABLE, classify, named_ids
 from vmsscli.model import ActivityEntry, Instance, ScaleSet, State
 from vmsscli.resource_ids import scale_set_key
 from vmsscli.schema import validate
@@ -123,7 +123,7 @@ def command_report(step: dict[str, Any], threshold: int) -> dict[str, Any]:
             row["skipped"].setdefault(key, []).extend(
                 f"{s.instance_id} ({s.reason})" for s in entry.skipped
             )
-        ids = requested_ids(entry.command)
+        ids = named_ids(entry)
         if kind in WHOLE_SET_CAPABLE and (ids is None or "*" in ids):
             row["warnings"].append(
                 f"whole-fleet request: {kind} of every instance of {key}"

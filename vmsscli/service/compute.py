@@ -379,6 +379,20 @@ def cancel_rolling_upgrade(session: Session, rg: str, name: str, *, wait: bool) 
         return Started(correlation_id=upgrade.correlation_id if upgrade else "")
 
 
+def finish(session: Session, correlation_id: str) -> None:
+    """Let the operation with this correlation id run to its end, as a command waiting on it
+    does (a manual clock moves to that moment)."""
+    from vmsscli.domain import operations
+
+    with session.write() as state:
+        for _rg, _name, scale_set in state.scale_sets():
+            upgrade = scale_set.rolling_upgrade
+            if upgrade is not None and upgrade.correlation_id == correlation_id:
+                run_rolling_upgrade_to_end(state, scale_set)
+                return
+        operations.wait_for(state, correlation_id)
+
+
 def run_rolling_upgrade_to_end(state, scale_set) -> None:
     """Wait as az does: until the upgrade has ended."""
     from vmsscli.domain.operations import play_out

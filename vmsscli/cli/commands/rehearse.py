@@ -26,7 +26,9 @@ def _write_shims(folder: Path) -> None:
         shim.chmod(0o755)
 
 
-def _run(runbook: Path, shell: str, state_path: Path, work: Path) -> tuple[int, list[dict]]:
+def _run(
+    runbook: Path, shell: str, state_path: Path, work: Path, extra: dict[str, str] | None = None
+) -> tuple[int, list[dict]]:
     import json
     import os
     import subprocess
@@ -40,12 +42,36 @@ def _run(runbook: Path, shell: str, state_path: Path, work: Path) -> tuple[int, 
     env["VMSSCLI_STATE"] = str(state_path)
     env[JOURNAL] = str(journal)
     env.pop("VMSSCLI_OUTPUT", None)
+    env.update(extra or {})
     # The runbook's own output goes to stderr: stdout is the report's.
     done = subprocess.run(
         [shell, str(runbook)], env=env, stdout=sys.stderr, stderr=sys.stderr, check=False
     )
     steps = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
     return done.returncode, steps
+
+
+def _run_with_real_az(
+    runbook: Path, shell: str, state_path: Path, work: Path
+) -> tuple[int, list[dict]]:
+    """The runbook's `az` is the real az, driving a throwaway endpoint on the copy; az's
+    config folder and the endpoint's certificates live in the rehearsal's folder."""
+    from vmsscli.arm.server import az_executable, launch
+    from vmsscli.cli.rehearsal_shim import REAL_AZ
+
+    az = az_executable()  # before the shims come first on PATH
+    home = work / "vmsscli-home"
+    launched = launch(state_path, home, advance_on_poll=True)
+    try:
+        return _run(
+            runbook,
+            shell,
+            state_path,
+            work,
+            {REAL_AZ: "1", "VMSSCLI_AZ": az, "VMSSCLI_HOME": str(home)},
+        )
+    finally:
+        launched.stop()
 
 
 def register(app: typer.Typer) -> None:
@@ -85,6 +111,14 @@ def register(app: typer.Typer) -> None:
         shell: Annotated[
             str, typer.Option("--shell", help="The shell that runs the runbook.")
         ] = "bash",
+        real_az: Annotated[
+            bool,
+            typer.Option(
+                "--real-az",
+                help="Run the runbook's az lines with the real az (first on PATH, or "
+                "$VMSSCLI_AZ) against a throwaway endpoint (vmss serve) on the copy.",
+            ),
+        ] = False,
     ) -> None:
         """Run a shell runbook against a throwaway copy of the state and report what it did.
 
@@ -129,7 +163,10 @@ def register(app: typer.Typer) -> None:
             throwaway.replace(start)
             copied = throwaway.read()
             initial = snapshot(copied, context.now(copied))
-            exit_code, steps = _run(script, shell, state_path, work)
+            if real_az:
+                exit_code, steps = _run_with_real_az(script, shell, state_path, work)
+            else:
+                exit_code, steps = _run(script, shell, state_path, work)
             final_state = throwaway.read()
             from vmsscli.domain.operations import settle
 

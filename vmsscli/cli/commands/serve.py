@@ -48,6 +48,15 @@ def register(app: typer.Typer) -> None:
                 "operations started through the endpoint run. Default: 30.",
             ),
         ] = "30",
+        advance_on_poll: Annotated[
+            bool,
+            typer.Option(
+                "--advance-on-poll",
+                help="With a manual clock, a client polling an operation moves the clock to "
+                "the operation's end, as vmss's own commands do when they wait (without it, "
+                "only `vmss clock advance` completes operations).",
+            ),
+        ] = False,
     ) -> None:
         """Serve Azure Resource Manager's REST API for the simulated scale sets, over HTTPS,
         until interrupted.
@@ -71,7 +80,13 @@ def register(app: typer.Typer) -> None:
         if not store.path.exists():
             context.read_state()  # creates the demo fleet, with the usual note
         with contextlib.suppress(KeyboardInterrupt):
-            run(store.path, host=host, port=int(port), speed=factor)  # type: ignore[arg-type]
+            run(
+                store.path,
+                host=host,
+                port=int(port),  # type: ignore[arg-type]
+                speed=factor,
+                advance_on_poll=advance_on_poll,
+            )
 
     @command(
         app,
