@@ -327,3 +327,25 @@ def test_every_object_the_endpoint_sends_survives_the_sdk_models(fresh):
         if lost:
             losses[f"{model_class.__name__} {wire.get('name', '')}"] = lost
     assert losses == {}
+
+
+def test_the_sdk_example_in_the_docs_runs(fresh):
+    import re
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    text = (REPO / "docs" / "endpoint.md").read_text()
+    example = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
+    done = subprocess.run(
+        [sys.executable, "-c", example],
+        capture_output=True,
+        text=True,
+        env=fresh.env(),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("0 True")
+    assert "9 False" in done.stdout and "protectFromScaleIn" in done.stdout

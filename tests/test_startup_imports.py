@@ -25,6 +25,14 @@ HEAVY = {
     "vmsscli.scenarios",
     "vmsscli.importer",
     "filelock",  # the writer lock is a flock(2) call
+    # The endpoint's stack is `vmss serve`'s alone.
+    "vmsscli.arm",
+    "uvicorn",
+    "starlette",
+    "anyio",
+    "h11",
+    "cryptography",
+    "ssl",
 }
 
 
