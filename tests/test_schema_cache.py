@@ -27,7 +27,7 @@ print([i.zone for i in web.instances], web.next_instance_id, dump(state, mode="j
 print(sorted(m for m in sys.modules if m == "pydantic" or m.startswith("pydantic.")))
 """
 
-EXPECTED = "['1', '2', '2'] 6 {'mode': 'wall', 'now': '2026-11-02T08:00:00Z'}"
+EXPECTED = "['1', '2', '2'] 6 {'mode': 'wall', 'now': '2026-11-02T08:00:00Z', 'speed': 1.0}"
 
 
 def probe(cache: Path) -> list[str]:
