@@ -228,3 +228,45 @@ def test_the_server_listens_on_loopback_only(served):
         with socket.socket() as probe:
             probe.settimeout(1)
             assert probe.connect_ex((address, port)) != 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "--port must be between 0 and 65535."),
+        (["--port", "http"], "ERROR: argument --port: invalid int value: 'http'"),
+        (["--speed", "0"], "--speed must be a number between 0 and 10000"),
+        (["--speed", "fast"], "--speed must be a number between 0 and 10000"),
+        (["--host", "256.0.0.1", "--port", "0"], "Cannot listen on 256.0.0.1:0"),
+    ],
+    ids=["port-range", "port-text", "speed-zero", "speed-text", "host"],
+)
+def test_serve_refuses_bad_flags_on_one_line_before_listening(state_path, args, message):
+    from conftest import invoke
+
+    before = state_path.read_bytes()
+    result = invoke(["serve", *args], state_path)
+
+    assert result.exit_code != 0
+    # the error is the first line; an argument error goes on with az's examples, as az's do
+    assert message in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.stderr
+    assert state_path.read_bytes() == before
+
+
+def test_serve_refuses_a_port_in_use(state_path):
+    import socket
+
+    from conftest import invoke
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = str(taken.getsockname()[1])
+        result = invoke(["serve", "--port", port], state_path)
+    finally:
+        taken.close()
+
+    assert result.exit_code == 1
+    assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
