@@ -183,7 +183,10 @@ def compare_az(az: str, launched, work: Path) -> list[tuple[str, float]]:
             "REQUESTS_CA_BUNDLE": launched.ca,
         }
     )
-    timings: dict[str, list[float]] = {"vmss az vmss list-instances": [], "az vmss list-instances": []}
+    timings: dict[str, list[float]] = {
+        "vmss az vmss list-instances": [],
+        "az vmss list-instances": [],
+    }
     for _ in range(5):
         for label, argv, use in (
             ("vmss az vmss list-instances", [*vmss, "az", *command], env),
