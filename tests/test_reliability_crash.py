@@ -175,9 +175,10 @@ class Chain:
 def _holds_lock(chain: Chain, pid: int) -> bool:
     """Whether the writer `pid` has taken the lock (it records itself in the lock file)."""
     try:
-        return f'"pid": {pid},' in chain.path.with_name("state.json.lock").read_text()
-    except OSError:
+        info = json.loads(chain.path.with_name("state.json.lock").read_text() or "{}")
+    except (OSError, ValueError):  # not there yet, or caught half written
         return False
+    return isinstance(info, dict) and info.get("pid") == pid
 
 
 def _run_round(

@@ -218,25 +218,45 @@ def read_file(path: Path) -> State:
     return load(path)[0]
 
 
-def load(path: Path, focus: Focus = None) -> tuple[State, SetAside]:
+def load(path: Path, focus: Focus = None, *, cached: str | None = None) -> tuple[State, SetAside]:
     """Read and validate the file. With a focus, and only when the file is exactly as vmsscli
     last wrote it (its stamp matches), the other scale sets are set aside unvalidated: they
-    were valid when written. A file changed by anything else is validated whole."""
+    were valid when written. A file changed by anything else is validated whole.
+
+    `cached="read"` takes the state from the validated-state cache when it holds this very
+    file, and fills the cache when the whole file was validated; `cached="write"` only takes
+    it, and only when nothing would be set aside (a write re-encodes what it loaded)."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
-            trusted = focus is not None and _stamp(
-                os.fstat(handle.fileno()), raw
-            ) == _recorded_stamp(path)
+            stamp = _stamp(os.fstat(handle.fileno()), raw)
     except IsADirectoryError:
         raise StateFileError(f"State file '{path}' is a directory.") from None
     except FileNotFoundError:
         raise StateFileError(f"State file '{path}' does not exist.") from None
     except OSError as exc:
         raise StateFileError(f"Cannot read state file '{path}': {exc.strerror}.") from None
+    if cached:
+        from vmsscli import state_cache
+
+        state = state_cache.get(path, stamp)
+        if state is not None and (cached == "read" or _nothing_aside(state, focus)):
+            return state, {}
+    trusted = focus is not None and stamp == _recorded_stamp(path)
     data = parse(raw, path)
     aside = set_aside(data, focus) if trusted else {}
-    return validate(data, path), aside
+    state = validate(data, path)
+    if cached == "read" and not aside:
+        state_cache.put(path, stamp, state)
+    return state, aside
+
+
+def _nothing_aside(state: State, focus: Focus) -> bool:
+    """Whether loading with this focus would set no scale set aside."""
+    if focus is None:
+        return True
+    wanted = tuple(part.casefold() for part in focus)
+    return all((rg.casefold(), name.casefold()) == wanted for rg, name, _ in state.scale_sets())
 
 
 # --- locking and atomic writes ---------------------------------------------------------------
@@ -331,22 +351,26 @@ def _lock_timeout_error(path: Path, lock_path: Path, timeout: float) -> StateFil
     )
 
 
+# The lock file's JSON is read and written with orjson, which a JSON state file needs anyway:
+# the standard library's json module costs a writer more to import than the two calls.
+
+
 def _lock_info(lock_path: Path) -> dict[str, Any]:
-    import json
+    import orjson
 
     try:
-        info = json.loads(lock_path.read_text() or "{}")
+        info = orjson.loads(lock_path.read_bytes() or b"{}")
     except (OSError, ValueError):
         return {}
     return info if isinstance(info, dict) else {}
 
 
 def _write_lock_info(lock_path: Path, info: dict[str, Any]) -> None:
-    import json
+    import orjson
 
-    with contextlib.suppress(OSError), open(lock_path, "r+") as handle:
+    with contextlib.suppress(OSError), open(lock_path, "r+b") as handle:
         handle.truncate(0)
-        handle.write(json.dumps(info))
+        handle.write(orjson.dumps(info))
 
 
 def _record_holder(lock_path: Path) -> None:
@@ -431,11 +455,9 @@ def atomic_write(path: Path, data: bytes, *, backup: bool = True) -> None:
         exists = False
     except OSError as exc:
         raise StateFileError(f"Cannot write state file '{path}': {exc.strerror}.") from None
-    import tempfile
-
     tmp_name = ""
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
+        fd, tmp_name = _create_temp(path)
         try:
             view = memoryview(data)
             while view:
@@ -459,6 +481,18 @@ def atomic_write(path: Path, data: bytes, *, backup: bool = True) -> None:
         if tmp_name:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, private until it replaces it (as `tempfile.mkstemp` makes
+    one, without importing tempfile on every write)."""
+    for _ in range(100):
+        name = str(path.with_name(f"{_temp_prefix(path)}{os.urandom(6).hex()}.tmp"))
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def _backup(path: Path) -> None:
@@ -514,7 +548,7 @@ class Store:
             with locked(self.path):
                 if not self.path.exists():
                     return self._create()
-        return load(self.path, focus)[0]
+        return load(self.path, focus, cached="read")[0]
 
     @contextlib.contextmanager
     def transaction(self, focus: Focus = None) -> Iterator[State]:
@@ -527,7 +561,7 @@ class Store:
         with locked(self.path):
             remove_stale_temp_files(self.path)
             if self.path.exists():
-                state, aside = load(self.path, focus)
+                state, aside = load(self.path, focus, cached="write")
             else:
                 state, aside = self._create(), {}
             yield state
