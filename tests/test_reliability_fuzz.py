@@ -335,11 +335,12 @@ def _annotation_has(annotation: Any, wanted: type) -> bool:
 
 
 def _lower_bound(annotation: Any) -> int | None:
-    """The smallest number a field allows, from its ge/gt constraint."""
+    """The smallest number a field allows, from its ge/gt constraint (times have bounds too:
+    those are the datetime cases')."""
     for meta in getattr(annotation, "__metadata__", ()):
-        if isinstance(meta, annotated_types.Ge):
+        if isinstance(meta, annotated_types.Ge) and isinstance(meta.ge, int | float):
             return meta.ge
-        if isinstance(meta, annotated_types.Gt):
+        if isinstance(meta, annotated_types.Gt) and isinstance(meta.gt, int | float):
             return meta.gt + 1
     for arg in typing.get_args(annotation):
         if (bound := _lower_bound(arg)) is not None:

@@ -14,8 +14,9 @@ strings until pydantic reads them (`annotation_names` supplies the names they us
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 if TYPE_CHECKING:
@@ -36,12 +37,6 @@ UpgradeMode = Literal["Automatic", "Manual", "Rolling"]
 APP_HEALTH_TYPES = ("ApplicationHealthLinux", "ApplicationHealthWindows")
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def _in_range(moment: datetime) -> datetime:
-    if not EARLIEST <= moment <= LATEST:
-        raise ValueError("time must be between 1970 and 9000")
-    return moment.astimezone(UTC)
 
 
 def _duration(text: str) -> str:
@@ -70,6 +65,8 @@ def _unique(values: list[str]) -> list[str]:
 def annotation_names() -> dict[str, Any]:
     """The names the field annotations use that come from pydantic, for pydantic to resolve
     them when it builds the schema (never imported on the way to a command's answer)."""
+    from operator import methodcaller
+
     from annotated_types import Ge, Gt, Le
     from pydantic import AfterValidator, AwareDatetime
 
@@ -78,8 +75,11 @@ def annotation_names() -> dict[str, Any]:
         "Gt": Gt,
         "Le": Le,
         # Every time in the file: with an offset (UTC is written), in a range time arithmetic
-        # can use.
-        "Moment": Annotated[AwareDatetime, AfterValidator(_in_range)],
+        # can use, held in UTC. The range is checked by pydantic-core and the conversion is a
+        # C call: a Python function here would be a third of validating a large file.
+        "Moment": Annotated[
+            AwareDatetime, Ge(EARLIEST), Le(LATEST), AfterValidator(methodcaller("astimezone", UTC))
+        ],
         # An operation's duration (see vmsscli.durations).
         "Duration": Annotated[str, AfterValidator(_duration)],
         "Pattern": Annotated[str, AfterValidator(_regular_expression)],
@@ -94,12 +94,20 @@ if TYPE_CHECKING:
     Zones = list[str]
 
 
+# Per class, the getter of its field values as a tuple (what dataclass equality compares), and
+# its fields as (name, default, default factory) for `Strict.__init__`.
+_values_of: dict[type, Any] = {}
+_init_plans: dict[type, tuple[tuple[str, Any, Any], ...]] = {}
+
+
 class Strict:
     """Unknown keys are errors: a typo in a hand-edited file must not be silently ignored.
 
-    Equality and repr are written once here rather than generated for every class (the
-    generated methods cost about a quarter of defining the schema, on every run of `vmss`);
-    they behave as the dataclass ones. Every class has a docstring: for one without,
+    The keyword-only constructor, equality and repr are written once here rather than
+    generated for every class: dataclass compiles each generated method from source, which
+    made defining the schema cost more than loading a 1000-instance state from the cache, on
+    every run of `vmss`. They behave as the dataclass ones. (Validation and unpickling build
+    objects without calling `__init__`.) Every class has a docstring: for one without,
     `dataclass` builds one from the signature, which costs more than the class itself.
     """
 
@@ -107,20 +115,59 @@ class Strict:
     __pydantic_config__ = {"extra": "forbid"}
     __hash__ = None  # type: ignore[assignment]
 
+    def __init__(self, **values: Any) -> None:
+        cls = self.__class__
+        plan = _init_plans.get(cls)
+        if plan is None:
+            plan = _init_plans[cls] = tuple(
+                (f.name, f.default, None if f.default_factory is MISSING else f.default_factory)
+                for f in cls.__dataclass_fields__.values()  # type: ignore[attr-defined]
+            )
+        for name, default, factory in plan:
+            if name in values:
+                value = values.pop(name)
+            elif factory is not None:
+                value = factory()
+            elif default is not MISSING:
+                value = default
+            else:
+                raise TypeError(
+                    f"{cls.__name__}.__init__() missing 1 required keyword-only argument: '{name}'"
+                )
+            object.__setattr__(self, name, value)
+        if values:
+            raise TypeError(
+                f"{cls.__name__}.__init__() got an unexpected keyword argument "
+                f"'{next(iter(values))}'"
+            )
+        post_init = getattr(self, "__post_init__", None)
+        if post_init is not None:
+            post_init()
+
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in self.__dataclass_fields__)
+        values = _values_of.get(self.__class__)
+        if values is None:
+            values = _values_of[self.__class__] = attrgetter(*self.__dataclass_fields__)
+        return values(self) == values(other)
 
     def __repr__(self) -> str:
         values = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__dataclass_fields__)
         return f"{type(self).__name__}({values})"
 
 
-def schema_class(cls: type) -> type:
-    """A class of the state schema: a dataclass with slots and keyword-only fields, taking
-    equality and repr from `Strict`."""
-    return dataclass(slots=True, kw_only=True, eq=False, repr=False)(cls)
+def schema_class(cls: type | None = None, *, compiled_init: bool = False) -> Any:
+    """A class of the state schema: a dataclass with slots and keyword-only fields, taking its
+    constructor, equality and repr from `Strict`. `compiled_init` keeps dataclass's generated
+    constructor, for a class pydantic builds as a default for every instance (to validate a
+    file and to leave defaults out of one): there it is faster than the shared one by more
+    than it costs to compile."""
+
+    def make(cls: type) -> type:
+        return dataclass(slots=True, kw_only=True, init=compiled_init, eq=False, repr=False)(cls)
+
+    return make if cls is None else make(cls)
 
 
 # --- the scale set model ---------------------------------------------------------------------
@@ -190,7 +237,7 @@ class CannedOutput(Strict):
     exit_code: int = 0
 
 
-@schema_class
+@schema_class(compiled_init=True)
 class Guest(Strict):
     """Facts about the guest OS. On a scale set model: what the image provides to every
     instance; on an instance: what differs on that instance (a reimage clears it). Anything
