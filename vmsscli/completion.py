@@ -174,16 +174,18 @@ def _state_values(flag: str, before: list[str], env: dict[str, str]) -> list[str
         return []
 
 
-def _tree():
+def _tree(before: list[str]):
+    """The command tree, built for these words as a run of them would build it: the command
+    they name and no other, or every command when they name none."""
     from typer.main import get_command
 
     from vmsscli.cli.app import build_app
 
-    return get_command(build_app())
+    return get_command(build_app(before))
 
 
 def _command_at(before: list[str]):
-    node = _tree()
+    node = _tree(before)
     for word in before:
         commands = getattr(node, "commands", None)
         if commands is None or word not in commands:

@@ -41,13 +41,14 @@ def to_json(result: Any) -> str:
     """Byte-identical to `json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True)`
     (what az prints), written by orjson: the pure-Python indenting encoder spends tens of
     milliseconds on a thousand instances, orjson one or two."""
-    return _json_bytes(result).decode()
+    return _json_bytes(result).decode() + "\n"
 
 
 def _json_bytes(result: Any) -> bytes:
+    """The JSON document, without its final newline."""
     import orjson
 
-    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
 
 def write_json(result: Any, stream) -> None:
@@ -58,7 +59,9 @@ def write_json(result: Any, stream) -> None:
         stream.write(to_json(result))
         return
     stream.flush()
+    # Written apart from its newline: joining them would copy megabytes for one byte.
     buffer.write(_json_bytes(result))
+    buffer.write(b"\n")
 
 
 # --- yaml --------------------------------------------------------------------------------------

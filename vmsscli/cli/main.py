@@ -22,17 +22,17 @@ def main(argv: list[str] | None = None) -> None:
         except VmssError as exc:
             sys.stderr.write(f"ERROR: {exc}\n")
             sys.exit(exc.exit_code)
+    # A short-lived process: the cyclic garbage collector only costs time here (it triples
+    # the cost of validating a large state).
+    import gc
+
+    gc.disable()
     if args[:1] == ["__complete"]:
         # Called by the shell on every <TAB>: answered without building the CLI when it can.
         from vmsscli.completion import main as complete
 
         complete(args[1:])
         sys.exit(0)
-    # A short-lived process: the cyclic garbage collector only costs time here (it triples
-    # the cost of validating a large state).
-    import gc
-
-    gc.disable()
     from typer.main import get_command
 
     from vmsscli.cli.app import build_app

@@ -3,8 +3,6 @@
 Every value arrives as text and is checked here, so the messages are az's, not Click's.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,8 +1,6 @@
 """Instance actions: start, stop, restart, deallocate, reimage, delete-instances,
 update-instances, scale, and the instance-level `update` (protection)."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 

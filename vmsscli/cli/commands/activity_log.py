@@ -1,7 +1,5 @@
 """`vmss activity-log list`: what was done to the fleet, as Azure's activity log records it."""
 
-from __future__ import annotations
-
 from collections import OrderedDict
 from typing import Annotated, Any
 

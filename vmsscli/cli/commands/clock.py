@@ -1,7 +1,5 @@
 """`vmss clock ...`: the simulated clock (vmsscli's own commands)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,7 +1,5 @@
 """`vmss completion SHELL`: print the shell completion script (vmsscli's own command)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`vmss fault ...`: inject, clear and list faults (vmsscli's own commands, for trainers)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -1,8 +1,6 @@
 """`vmss rehearse RUNBOOK.sh`: run a runbook against a throwaway copy of the state, with an `az`
 that only knows `az vmss`, and report what it did (vmsscli's own command)."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated

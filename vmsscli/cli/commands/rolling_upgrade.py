@@ -1,7 +1,5 @@
 """`vmss rolling-upgrade start|get-latest|cancel`."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """`vmss run-command invoke|list|show|list-ids`: diagnostics on one instance's simulated guest."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,8 +1,6 @@
 """`vmss scenario ...` and `vmss exercise ...`: field scenarios and graded exercises
 (vmsscli's own commands)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

@@ -5,8 +5,6 @@ so every argument (`-o`, `--query`, ...) is az's; the command registered here gi
 and a place in the command list.
 """
 
-from __future__ import annotations
-
 import contextlib
 from typing import Annotated
 

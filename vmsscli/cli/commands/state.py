@@ -1,7 +1,5 @@
 """`vmss state ...`: the state file itself (vmsscli's own commands; az has no equivalent)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """`vmss update`: a scale set's model and policies, or one instance's protection."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

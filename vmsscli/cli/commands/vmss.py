@@ -1,7 +1,5 @@
 """Scale set commands: create, delete, list, show, list-instances, get-instance-view, triage."""
 
-from __future__ import annotations
-
 from collections import OrderedDict
 from typing import Annotated, Any
 
