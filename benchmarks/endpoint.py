@@ -41,7 +41,7 @@ V = "api-version=2024-11-01"
 
 def fleet_state():
     sys.path.insert(0, str(REPO))
-    from vmsscli.domain.fleet import CreateSpec, create_scale_set
+    from vmsscli.domain.creation import CreateSpec, create_scale_set
     from vmsscli.model import State
 
     state = State()

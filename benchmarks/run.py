@@ -40,7 +40,7 @@ SET = ["-g", "rg-bench", "-n", "vmss0"]
 
 def make_fleets() -> None:
     sys.path.insert(0, str(REPO))
-    from vmsscli.domain.fleet import CreateSpec, create_scale_set
+    from vmsscli.domain.creation import CreateSpec, create_scale_set
     from vmsscli.model import State
     from vmsscli.store import serialize
 

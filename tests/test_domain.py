@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 from vmsscli.demo import demo_state
 from vmsscli.domain import activity
 from vmsscli.domain.clock import parse_time, resolve_now
+from vmsscli.domain.creation import CreateSpec, create_scale_set
 from vmsscli.domain.fleet import (
-    CreateSpec,
     add_instances,
-    create_scale_set,
     delete_scale_set,
     find_instance,
     find_scale_set,

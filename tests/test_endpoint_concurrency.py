@@ -16,7 +16,7 @@ SUB = "00000000-0000-0000-0000-000000000000"
 
 def _fleet():
     from vmsscli.demo import demo_state
-    from vmsscli.domain.fleet import CreateSpec, create_scale_set
+    from vmsscli.domain.creation import CreateSpec, create_scale_set
 
     state = demo_state()
     create_scale_set(

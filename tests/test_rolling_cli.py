@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import invoke, run_vmss, schema_errors
 
-from vmsscli.domain.fleet import CreateSpec, create_scale_set
+from vmsscli.domain.creation import CreateSpec, create_scale_set
 from vmsscli.model import ClockSettings, FailingImage, RollingPolicy, State
 from vmsscli.store import serialize
 from vmsscli.views import azure_time

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from vmsscli.domain import operations, rolling
 from vmsscli.domain.actions import perform
-from vmsscli.domain.fleet import CreateSpec, create_scale_set
+from vmsscli.domain.creation import CreateSpec, create_scale_set
 from vmsscli.domain.health import effective_health, is_latest_model
 from vmsscli.domain.model_update import Edits, update
 from vmsscli.domain.operations import next_moment, settle

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic_core import ValidationError
 
+from vmsscli.domain.fleet import find_key
 from vmsscli.errors import CLIError
 from vmsscli.model import (
     DEFAULT_LOCATION,
@@ -137,14 +138,6 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _find_key(mapping: dict[str, Any], name: str) -> str | None:
-    """Azure names are case-insensitive; the stored casing is kept."""
-    if name in mapping:
-        return name
-    folded = name.casefold()
-    return next((key for key in mapping if key.casefold() == folded), None)
 
 
 def _parse_id(resource_id: Any) -> dict[str, str]:
@@ -914,7 +907,7 @@ def merge(state: State, imported: Imported) -> tuple[str, str, bool]:
     Returns the resource group and scale set names as stored, and whether one was replaced."""
     scale_set = imported.scale_set
     name = imported.name
-    rg_key = _find_key(state.resource_groups, imported.resource_group)
+    rg_key = find_key(state.resource_groups, imported.resource_group)
     if rg_key is None:
         rg_key = imported.resource_group
         state.resource_groups[rg_key] = ResourceGroup(
@@ -924,7 +917,7 @@ def merge(state: State, imported: Imported) -> tuple[str, str, bool]:
     group = state.resource_groups[rg_key]
     if not scale_set.location:
         scale_set.location = group.location
-    old = _find_key(group.scale_sets, name)
+    old = find_key(group.scale_sets, name)
     if old is None:
         group.scale_sets[name] = scale_set
         return rg_key, name, False

@@ -663,7 +663,8 @@ def _act(call: Call, action: str, ids: list[str] | None) -> Reply:
 
 def _write_scale_set(call: Call, *, create: bool) -> Reply:
     """PUT (create or update) and PATCH (update) of a scale set."""
-    from vmsscli.domain.fleet import find_group, find_scale_set, spec_from_document
+    from vmsscli.domain.creation import spec_from_document
+    from vmsscli.domain.fleet import find_group, find_scale_set
     from vmsscli.errors import ServiceError
     from vmsscli.service.compute import create_scale_set, update_scale_set
 

@@ -192,7 +192,7 @@ def run_command_record_view(
 
 
 def create_scale_set(session: Session, rg: str, name: str, spec, *, wait: bool = True) -> Started:
-    from vmsscli.domain.fleet import create_scale_set as create
+    from vmsscli.domain.creation import create_scale_set as create
     from vmsscli.views import vmss_view
 
     with session.write((rg, name)) as state:

@@ -174,7 +174,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         Resource groups are created implicitly (in --location, or westeurope). Rolling upgrades
         need a health source: --health-probe or --app-health-extension.
         """
-        from vmsscli.domain.fleet import CreateSpec
+        from vmsscli.domain.creation import CreateSpec
         from vmsscli.service.compute import create_scale_set
 
         spec = CreateSpec(
