@@ -270,3 +270,21 @@ def test_serve_refuses_a_port_in_use(state_path):
 
     assert result.exit_code == 1
     assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_serve_runs_with_the_garbage_collector_on(state_path, monkeypatch):
+    """The everyday commands switch the cyclic collector off (they exit in a moment); a
+    server runs for hours and must not keep what its requests leave in cycles."""
+    import gc
+
+    from conftest import invoke
+
+    seen = []
+    monkeypatch.setattr("vmsscli.arm.server.serve", lambda *a, **k: seen.append(gc.isenabled()))
+    gc.disable()  # as `vmss` itself does before any command runs
+    try:
+        result = invoke(["serve", "--port", "0"], state_path)
+    finally:
+        gc.enable()
+    assert result.exit_code == 0, result.stderr
+    assert seen == [True]

@@ -63,6 +63,8 @@ def register(app: typer.Typer) -> None:
         file as the command line, at the same time. Start-up prints the URL and the CA
         certificate clients must trust (created on first use in ~/.vmsscli/endpoint).
         """
+        import gc
+
         from vmsscli.arm.server import serve as run
         from vmsscli.errors import CLIError
 
@@ -77,6 +79,9 @@ def register(app: typer.Typer) -> None:
         store = context.store()
         if not store.path.exists():
             context.read_state()  # creates the demo fleet, with the usual note
+        # Every other command is a short-lived process that runs with the cyclic garbage
+        # collector off; a server runs for hours and must reclaim what its requests leave.
+        gc.enable()
         with contextlib.suppress(KeyboardInterrupt):
             run(
                 store.path,
