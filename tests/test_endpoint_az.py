@@ -1,7 +1,7 @@
 """The oracle: the real az 2.91 against `vmss serve` prints byte for byte what `vmss` prints for
 the same state — every read command in every output format, `--query`, the not-found and
-validation errors (stderr and exit code) — and each mutating command through az changes the
-state as the same command through `vmss` does.
+validation errors (stderr and exit code), how `wait` ends — and each mutating command through
+az changes the state as the same command through `vmss` does.
 
 az is installed once into a cache folder outside the repository (tests/realaz.py); these
 tests fail, never skip, when it cannot be installed.
@@ -107,6 +107,33 @@ def test_queries_print_the_same_bytes(oracle, argv):
          "nothing-to-cancel", "protection-conflict"],
 )  # fmt: skip
 def test_errors_print_the_same_text_and_exit_code(oracle, argv):
+    oracle.reset()
+    same(oracle, *argv, stderr=True)
+
+
+WAITS = [
+    ["wait", *WEB, "--created"],
+    ["wait", *WEB, "--instance-id", "5", "--exists"],
+    ["wait", *WEB, "--instance-id", "99", "--deleted"],
+    ["wait", "-g", "rg-web", "-n", "nope", "--created", "--timeout", "1", "--interval", "1"],
+    ["wait", *WEB, "--instance-id", "9", "--custom", "latestModelApplied", "--timeout", "1",
+     "--interval", "1"],
+    ["wait", "-g", "rg-web", "-n", "nope", "--updated"],
+    ["wait", *WEB, "--instance-id", "99", "--updated"],
+    ["wait", *WEB, "--custom", "[?"],
+    ["wait", *WEB],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv",
+    WAITS,
+    ids=["created", "instance-exists", "instance-deleted", "time-out", "custom-time-out",
+         "updated-missing", "updated-missing-instance", "bad-custom", "no-condition"],
+)  # fmt: skip
+def test_wait_ends_as_the_real_az_wait_ends(oracle, argv):
+    """Met: nothing printed; timed out: `{}` and exit 0 (az returns its time-out error); the
+    not-found and usage errors with az's text and exit code."""
     oracle.reset()
     same(oracle, *argv, stderr=True)
 

@@ -16,6 +16,10 @@ FORMATS = ("json", "jsonc", "yaml", "yamlc", "table", "tsv", "none")
 TABLE_SKIP_KEYS = ("id", "type", "etag")
 
 Transformer = str | Callable[[Any], Any] | None
+QUERY_HELP = (
+    "To learn more about --query, please visit: "
+    "'https://learn.microsoft.com/cli/azure/query-azure-cli'"
+)
 
 
 # --- --query -----------------------------------------------------------------------------------
@@ -26,6 +30,15 @@ def compile_query(text: str):
     import jmespath
 
     return jmespath.compile(text)
+
+
+def query_error(exc: Exception):
+    """az's words for a JMESPath expression that fails on the data (or, for `--custom`, at all)."""
+    from vmsscli.errors import CLIError
+
+    return CLIError(
+        f"Invalid jmespath query supplied for `--query`: {exc}", recommendations=[QUERY_HELP]
+    )
 
 
 def apply_query(compiled, result: Any) -> Any:

@@ -197,6 +197,17 @@ def _extension_model(ext: Extension) -> dict[str, Any]:
 # --- the scale set -----------------------------------------------------------------------------
 
 
+def scale_set_provisioning_state(scale_set: ScaleSet) -> str:
+    """Updating while a scale-out is still building instances, Succeeded otherwise: what
+    `az vmss wait --updated` polls for. A create completes at once in the twin; instance-level
+    actions (restart, reimage, delete-instances, upgrades) leave the set's own state alone, as
+    in Azure."""
+    for inst in scale_set.instances:
+        if inst.operation is not None and inst.operation.name == "create":
+            return "Updating"
+    return "Succeeded"
+
+
 def vmss_view(subscription: str, rg: str, name: str, scale_set: ScaleSet) -> dict[str, Any]:
     """`az vmss show` / each item of `az vmss list`."""
     model = scale_set.model
@@ -244,7 +255,7 @@ def vmss_view(subscription: str, rg: str, name: str, scale_set: ScaleSet) -> dic
         "orchestrationMode": scale_set.orchestration_mode,
         "overprovision": scale_set.overprovision,
         "platformFaultDomainCount": scale_set.fault_domain_count,
-        "provisioningState": "Succeeded",
+        "provisioningState": scale_set_provisioning_state(scale_set),
         "resourceGroup": rg,
     }
     if scale_set.scale_in_policy:

@@ -21,6 +21,7 @@ MODULES: dict[str, str] = {
     "delete": "vmsscli.cli.commands.vmss",
     "list": "vmsscli.cli.commands.vmss",
     "show": "vmsscli.cli.commands.vmss",
+    "wait": "vmsscli.cli.commands.vmss",
     "list-instances": "vmsscli.cli.commands.vmss",
     "get-instance-view": "vmsscli.cli.commands.vmss",
     "triage": "vmsscli.cli.commands.vmss",

@@ -21,12 +21,8 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from vmsscli.cli import context
 from vmsscli.errors import CLIError, UsageError, VmssError
-from vmsscli.output import FORMATS
+from vmsscli.output import FORMATS, QUERY_HELP
 
-QUERY_HELP = (
-    "To learn more about --query, please visit: "
-    "'https://learn.microsoft.com/cli/azure/query-azure-cli'"
-)
 HELP_WIDTH = 100
 
 GLOBAL_ARGUMENTS: list[tuple[tuple[str, ...], str, bool]] = [

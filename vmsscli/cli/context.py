@@ -126,19 +126,13 @@ def now(state) -> datetime:
 def emit(result: Any, *, transformer: Transformer = None) -> None:
     """Apply --query, then print in the chosen format (nothing at all for a None result)."""
     from vmsscli import output
-    from vmsscli.errors import CLIError
 
     query_active = current.query is not None
     if query_active:
         try:
             result = output.apply_query(current.query, result)
         except Exception as exc:  # jmespath runtime errors (unknown function, bad types)
-            from vmsscli.cli.azparse import QUERY_HELP
-
-            raise CLIError(
-                f"Invalid jmespath query supplied for `--query`: {exc}",
-                recommendations=[QUERY_HELP],
-            ) from exc
+            raise output.query_error(exc) from exc
     stream = sys.stdout
     fmt = current.output
     if fmt == "table":

@@ -39,3 +39,16 @@ def resolve_now(settings: ClockSettings, pinned: str | None, wall: datetime) -> 
     if settings.mode == "manual":
         return settings.now.astimezone(UTC)
     return wall.astimezone(UTC)
+
+
+def move_to(state, current: datetime, when: datetime) -> None:
+    """Set a manual clock to `when` and complete, in order, what is due by then."""
+    from vmsscli.domain.operations import settle
+
+    if when < current:
+        from vmsscli.views import azure_time
+
+        raise CLIError(f"The simulated clock cannot go backwards (it is {azure_time(current)}).")
+    state.clock.mode = "manual"
+    state.clock.now = check_range(when)
+    settle(state, when)

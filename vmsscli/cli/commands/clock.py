@@ -24,18 +24,9 @@ def clock_view(state) -> dict[str, Any]:
 
 
 def _move_to(state, when) -> None:
-    from vmsscli.domain.operations import settle
+    from vmsscli.domain.clock import move_to
 
-    current = context.now(state)
-    if when < current:
-        from vmsscli.views import azure_time
-
-        raise CLIError(f"The simulated clock cannot go backwards (it is {azure_time(current)}).")
-    from vmsscli.domain.clock import check_range
-
-    state.clock.mode = "manual"
-    state.clock.now = check_range(when)
-    settle(state, when)
+    move_to(state, context.now(state), when)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""Scale set commands: create, delete, list, show, list-instances, get-instance-view, triage."""
+"""Scale set commands: create, delete, list, show, wait, list-instances, get-instance-view,
+triage."""
 
 from collections import OrderedDict
 from typing import Annotated, Any
@@ -289,6 +290,106 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
 
     @command(
         app,
+        "wait",
+        examples=[
+            (
+                "Wait until a scale set is created and its provisioning has succeeded.",
+                "vmss wait -g MyResourceGroup -n MyScaleSet --created",
+            ),
+            (
+                "Wait until instance 0 runs the latest model, polling every 10 seconds for at "
+                "most 10 minutes.",
+                "vmss wait -g MyResourceGroup -n MyScaleSet --instance-id 0 --interval 10 "
+                '--timeout 600 --custom "latestModelApplied"',
+            ),
+            (
+                "Wait until an instance is gone.",
+                "vmss wait -g MyResourceGroup -n MyScaleSet --instance-id 3 --deleted",
+            ),
+        ],
+    )
+    def wait_(
+        resource_group: OptResourceGroup = None,
+        name: OptName = None,
+        ids: Ids = None,
+        instance_id: Annotated[
+            str | None,
+            typer.Option("--instance-id", help="VM instance ID. If missing, wait on the VMSS."),
+        ] = None,
+        created: Annotated[
+            bool,
+            typer.Option(
+                "--created", help="Wait until created with 'provisioningState' at 'Succeeded'."
+            ),
+        ] = False,
+        custom: Annotated[
+            str | None,
+            typer.Option(
+                "--custom",
+                help="Wait until the condition satisfies a custom JMESPath query over the "
+                "resource as `show` prints it. E.g. provisioningState!='InProgress', "
+                "latestModelApplied.",
+            ),
+        ] = None,
+        deleted: Annotated[bool, typer.Option("--deleted", help="Wait until deleted.")] = False,
+        exists: Annotated[
+            bool, typer.Option("--exists", help="Wait until the resource exists.")
+        ] = False,
+        interval: Annotated[
+            str,
+            typer.Option("--interval", help="Polling interval in seconds.", callback=integer),
+        ] = "30",
+        timeout: Annotated[
+            str,
+            typer.Option("--timeout", help="Maximum wait in seconds.", callback=integer),
+        ] = "3600",
+        updated: Annotated[
+            bool,
+            typer.Option(
+                "--updated",
+                help="Wait until updated with provisioningState at 'Succeeded'.",
+            ),
+        ] = False,
+    ) -> None:
+        """Place the CLI in a waiting state until a condition of the scale set (or of one
+        instance) is met.
+
+        Each poll reads the state afresh, so operations due by then have completed (in a
+        rehearsal, the pause between polls moves the simulated clock instead of sleeping). On
+        time-out az prints {} and exits 0 (it returns its time-out error instead of raising
+        it); so does vmss.
+        """
+        import os
+        import time
+
+        from vmsscli.cli.rehearsal_shim import JOURNAL
+        from vmsscli.service.compute import instance_view, scale_set_view
+        from vmsscli.service.waiting import Condition, wait
+
+        condition = Condition(
+            created=created, updated=updated, deleted=deleted, exists=exists, custom=custom
+        )
+        condition.check()
+        ((rg, vmss_name, inst_id),) = targets(resource_group, name, ids, instance_id=instance_id)
+
+        def get() -> dict[str, Any]:
+            state = context.read_state((rg, vmss_name))
+            if inst_id is None:
+                return scale_set_view(state, rg, vmss_name)
+            return instance_view(state, rg, vmss_name, inst_id)
+
+        result = wait(
+            get,
+            condition,
+            timeout=timeout,  # type: ignore[arg-type]
+            interval=interval,  # type: ignore[arg-type]
+            # In a rehearsal a poll's pause is simulated time: the runbook does not sleep.
+            sleep=_move_clock if os.environ.get(JOURNAL) else time.sleep,
+        )
+        context.emit(result)
+
+    @command(
+        app,
         "list-instances",
         examples=[
             (
@@ -505,6 +606,16 @@ def _triage_table(rows: list[dict[str, Any]]) -> list[OrderedDict]:
             )
         )
     return out
+
+
+def _move_clock(seconds: float) -> None:
+    from datetime import timedelta
+
+    from vmsscli.domain.clock import move_to
+
+    with context.write_state() as state:
+        now = context.now(state)
+        move_to(state, now, now + timedelta(seconds=seconds))
 
 
 def _focus(chosen: list[tuple[str, str, Any]]) -> tuple[str, str] | None:
