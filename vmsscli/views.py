@@ -14,7 +14,7 @@ from typing import Any
 
 from vmsscli.domain.health import effective_health, is_latest_model
 from vmsscli.model import Extension, Instance, ScaleSet
-from vmsscli.resource_ids import VMSS_TYPE, name_uuid, vmss_id
+from vmsscli.resource_ids import VMSS_TYPE, name_uuid, sha1, vmss_id
 
 VM_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
 RUN_COMMAND_TYPE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommands"
@@ -351,6 +351,57 @@ class VmViews:
         if found is None:
             found = self.images[exact_version] = _image_reference(self.scale_set, exact_version)
         return found
+
+    def nic_view(self, inst: Instance) -> dict[str, Any]:
+        """`az vmss nic list/list-vm-nics/show`: the instance's network interface.
+
+        The private address comes from the set's subnet (10.0.0.0/16, from .4 as Azure hands
+        them out) by instance id, so it is stable for the instance's life and new for an
+        instance that replaces a deleted one (ids are never reused). The MAC address is
+        derived from the instance's id the same way."""
+        rg = self.rg
+        vm = f"{self.base_id}/virtualMachines/{inst.id}"
+        nic = f"{vm}/networkInterfaces/{self.nic_name}"
+        config = self.network_configuration["networkInterfaceConfigurations"][0]
+        ip_config = config["ipConfigurations"][0]
+        host = inst.id + 4
+        mac = sha1(nic.encode()).hex()[:6].upper()
+        return {
+            "auxiliaryMode": "None",
+            "auxiliarySku": "None",
+            "disableTcpStateTracking": False,
+            "dnsSettings": {"appliedDnsServers": [], "dnsServers": []},
+            "enableAcceleratedNetworking": False,
+            "enableIPForwarding": False,
+            "hostedWorkloads": [],
+            "id": nic,
+            "ipConfigurations": [
+                {
+                    "id": f"{nic}/ipConfigurations/{ip_config['name']}",
+                    "loadBalancerBackendAddressPools": ip_config["loadBalancerBackendAddressPools"],
+                    "name": ip_config["name"],
+                    "primary": True,
+                    "privateIPAddress": f"10.0.{host // 256}.{host % 256}",
+                    "privateIPAddressVersion": "IPv4",
+                    "privateIPAllocationMethod": "Dynamic",
+                    "provisioningState": "Succeeded",
+                    "resourceGroup": rg,
+                    "subnet": ip_config["subnet"],
+                }
+            ],
+            "macAddress": "00-0D-3A-" + "-".join(mac[i : i + 2] for i in (0, 2, 4)),
+            "name": self.nic_name,
+            "networkSecurityGroup": config["networkSecurityGroup"],
+            "nicType": "Standard",
+            "primary": True,
+            "provisioningState": "Succeeded",
+            "resourceGroup": rg,
+            "resourceGuid": name_uuid(_ID_NAMESPACE, nic),
+            "tapConfigurations": [],
+            "type": "Microsoft.Network/networkInterfaces",
+            "virtualMachine": _ref(vm, rg),
+            "vnetEncryptionSupported": False,
+        }
 
     def view(self, inst: Instance, *, expand: bool = False) -> dict[str, Any]:
         scale_set, name, rg = self.scale_set, self.name, self.rg

@@ -40,6 +40,7 @@ MODULES: dict[str, str] = {
     "state": "vmsscli.cli.commands.state",
     "completion": "vmsscli.cli.commands.completion",
     "run-command": "vmsscli.cli.commands.run_command",
+    "nic": "vmsscli.cli.commands.nic",
     "fault": "vmsscli.cli.commands.fault",
     "scenario": "vmsscli.cli.commands.scenario",
     "exercise": "vmsscli.cli.commands.scenario",
@@ -95,6 +96,7 @@ def command(
 
 _only: tuple[typer.Typer, str] | None = None
 GROUPS = (
+    "nic",
     "state",
     "clock",
     "activity-log",

@@ -119,6 +119,33 @@ def instance_view(state, rg: str, name: str, instance_id: str) -> dict[str, Any]
     return vm_view(state.subscription_id, rg_key, key, scale_set, inst)
 
 
+def nic_views(state, rg: str, name: str, instance_id: str | None = None) -> list[dict[str, Any]]:
+    """`vmss nic list` (every instance's NIC) and `nic list-vm-nics` (one instance's)."""
+    from vmsscli.domain.fleet import find_instance, find_scale_set
+    from vmsscli.views import VmViews
+
+    rg_key, key, scale_set = find_scale_set(state, rg, name)
+    views = VmViews(state.subscription_id, rg_key, key, scale_set)
+    if instance_id is None:
+        return [views.nic_view(inst) for inst in scale_set.instances]
+    return [views.nic_view(find_instance(scale_set, key, rg_key, instance_id))]
+
+
+def nic_view(state, rg: str, name: str, instance_id: str, nic_name: str) -> dict[str, Any]:
+    """`vmss nic show`: one NIC of one instance, by its name."""
+    from vmsscli.errors import resource_not_found
+
+    (found,) = nic_views(state, rg, name, instance_id)
+    if found["name"].lower() != nic_name.lower():
+        raise resource_not_found(
+            f"Microsoft.Compute/virtualMachineScaleSets/{found['id'].split('/')[8]}/"
+            f"virtualMachines/{instance_id}/networkInterfaces",
+            nic_name,
+            found["resourceGroup"],
+        )
+    return found
+
+
 def vm_instance_view(state, rg: str, name: str, instance_id: str) -> Any:
     """`get-instance-view --instance-id N` (a list of them all for `*`)."""
     from vmsscli.domain.fleet import find_instance, find_scale_set
