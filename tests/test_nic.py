@@ -102,3 +102,52 @@ def test_errors(cli):
     missing = cli("nic", "list", "-g", "rg-batch")
     assert missing.exit_code == 2
     assert missing.stderr.startswith("ERROR: the following arguments are required: --vmss-name")
+
+
+def test_nat_pool_reaches_each_instance_through_its_own_rule(cli):
+    shown = json.loads(cli("show", "-g", "rg-batch", "-n", "batch-vmss").stdout)
+    config = shown["virtualMachineProfile"]["networkProfile"]["networkInterfaceConfigurations"]
+    (pool,) = config[0]["ipConfigurations"][0]["loadBalancerInboundNatPools"]
+    assert pool["id"].endswith("/loadBalancers/batch-vmssLB/inboundNatPools/batch-vmssLBNatPool")
+    for nic in _nics(cli, "list", *BATCH):
+        instance = nic["virtualMachine"]["id"].rsplit("/", 1)[1]
+        (rule,) = nic["ipConfigurations"][0]["loadBalancerInboundNatRules"]
+        assert rule["id"] == pool["id"].replace("inboundNatPools", "inboundNatRules") + (
+            f".{instance}"
+        )
+
+
+def test_connection_info_maps_each_instance_to_the_balancer_address_and_its_nat_port(cli):
+    done = cli("list-instance-connection-info", "-g", "rg-batch", "-n", "batch-vmss")
+    assert done.exit_code == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert list(info) == [f"instance {i}" for i in range(5)]
+    addresses = {value.rsplit(":", 1)[0] for value in info.values()}
+    assert len(addresses) == 1
+    (address,) = addresses
+    assert all(0 <= int(part) <= 255 for part in address.split("."))
+    assert [value.rsplit(":", 1)[1] for value in info.values()] == [
+        str(50000 + i) for i in range(5)
+    ]
+    assert cli("scale", "-g", "rg-batch", "-n", "batch-vmss", "--new-capacity", "6").exit_code == 0
+    grown = json.loads(
+        cli("list-instance-connection-info", "-g", "rg-batch", "-n", "batch-vmss").stdout
+    )
+    assert grown["instance 5"] == f"{address}:50005"
+
+
+def test_public_ips_are_empty_without_per_instance_public_ips(cli):
+    done = cli("list-instance-public-ips", "-g", "rg-batch", "-n", "batch-vmss")
+    assert (done.exit_code, json.loads(done.stdout)) == (0, [])
+
+
+def test_network_commands_refuse_flexible_sets_as_az_does(cli):
+    made = cli("create", "-g", "rg-flex", "-n", "flex", "--orchestration-mode", "Flexible")
+    assert made.exit_code == 0, made.stderr
+    for command in ("list-instance-connection-info", "list-instance-public-ips"):
+        done = cli(command, "-g", "rg-flex", "-n", "flex")
+        assert done.exit_code == 1
+        assert done.stderr == (
+            "ERROR: This command is not available for VMSS in Flex mode. Please use the "
+            '"az network public-ip list/show" to retrieve networking information.\n'
+        )

@@ -93,6 +93,29 @@ def sku_tier(vm_sku: str) -> str:
 def _nic_configurations(
     subscription: str, rg: str, name: str, scale_set: ScaleSet
 ) -> list[dict[str, Any]]:
+    configurations = _nic_configurations_base(subscription, rg, name, scale_set)
+    if scale_set.orchestration_mode == "Uniform":
+        # az's Uniform sets get an inbound NAT pool (SSH/RDP per instance) on their balancer.
+        pool = _ref(nat_pool_id(subscription, rg, name), rg)
+        configurations[0]["ipConfigurations"][0]["loadBalancerInboundNatPools"] = [pool]
+    return configurations
+
+
+def nat_pool_id(subscription: str, rg: str, name: str) -> str:
+    return _network_id(
+        subscription, rg, "loadBalancers", f"{name}LB", "inboundNatPools", f"{name}LBNatPool"
+    )
+
+
+def load_balancer_public_ip(subscription: str, rg: str, name: str) -> str:
+    """The public address of the set's balancer (`{name}LBPublicIP`), derived from its id."""
+    digest = sha1(_network_id(subscription, rg, "publicIPAddresses", f"{name}LBPublicIP").encode())
+    return f"20.{digest[0]}.{digest[1]}.{max(digest[2], 1)}"
+
+
+def _nic_configurations_base(
+    subscription: str, rg: str, name: str, scale_set: ScaleSet
+) -> list[dict[str, Any]]:
     prefix = _prefix(scale_set, name)
     return [
         {
@@ -366,6 +389,11 @@ class VmViews:
         ip_config = config["ipConfigurations"][0]
         host = inst.id + 4
         mac = sha1(nic.encode()).hex()[:6].upper()
+        nat_rules = {}
+        if "loadBalancerInboundNatPools" in ip_config:
+            pool = ip_config["loadBalancerInboundNatPools"][0]["id"]
+            rule = pool.replace("/inboundNatPools/", "/inboundNatRules/") + f".{inst.id}"
+            nat_rules["loadBalancerInboundNatRules"] = [_ref(rule, rg)]
         return {
             "auxiliaryMode": "None",
             "auxiliarySku": "None",
@@ -379,6 +407,7 @@ class VmViews:
                 {
                     "id": f"{nic}/ipConfigurations/{ip_config['name']}",
                     "loadBalancerBackendAddressPools": ip_config["loadBalancerBackendAddressPools"],
+                    **nat_rules,
                     "name": ip_config["name"],
                     "primary": True,
                     "privateIPAddress": f"10.0.{host // 256}.{host % 256}",

@@ -22,6 +22,8 @@ MODULES: dict[str, str] = {
     "list": "vmsscli.cli.commands.vmss",
     "show": "vmsscli.cli.commands.vmss",
     "wait": "vmsscli.cli.commands.vmss",
+    "list-instance-connection-info": "vmsscli.cli.commands.vmss",
+    "list-instance-public-ips": "vmsscli.cli.commands.vmss",
     "list-instances": "vmsscli.cli.commands.vmss",
     "get-instance-view": "vmsscli.cli.commands.vmss",
     "triage": "vmsscli.cli.commands.vmss",

@@ -146,6 +146,38 @@ def nic_view(state, rg: str, name: str, instance_id: str, nic_name: str) -> dict
     return found
 
 
+FLEX_NETWORK = (
+    "This command is not available for VMSS in Flex mode. Please use the "
+    '"az network public-ip list/show" to retrieve networking information.'
+)
+
+
+def instance_connection_info(state, rg: str, name: str) -> dict[str, str]:
+    """`list-instance-connection-info`: each instance's `public IP:port` through the load
+    balancer's inbound NAT pool (port 50000 + instance id, as Azure numbers the pool's rules)."""
+    from vmsscli.domain.fleet import find_scale_set
+    from vmsscli.errors import CLIError
+    from vmsscli.views import load_balancer_public_ip
+
+    rg_key, key, scale_set = find_scale_set(state, rg, name)
+    if scale_set.orchestration_mode == "Flexible":
+        raise CLIError(FLEX_NETWORK)
+    address = load_balancer_public_ip(state.subscription_id, rg_key, key)
+    return {f"instance {inst.id}": f"{address}:{50000 + inst.id}" for inst in scale_set.instances}
+
+
+def instance_public_ips(state, rg: str, name: str) -> list[dict[str, Any]]:
+    """`list-instance-public-ips`: per-instance public IPs, which the twin's model never asks
+    for (instances are reached through the balancer), so `[]` as Azure answers then."""
+    from vmsscli.domain.fleet import find_scale_set
+    from vmsscli.errors import CLIError
+
+    _rg, _key, scale_set = find_scale_set(state, rg, name)
+    if scale_set.orchestration_mode == "Flexible":
+        raise CLIError(FLEX_NETWORK)
+    return []
+
+
 def vm_instance_view(state, rg: str, name: str, instance_id: str) -> Any:
     """`get-instance-view --instance-id N` (a list of them all for `*`)."""
     from vmsscli.domain.fleet import find_instance, find_scale_set

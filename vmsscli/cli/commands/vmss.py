@@ -390,6 +390,41 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
 
     @command(
         app,
+        "list-instance-connection-info",
+        examples=[
+            (
+                "Get the IP address and port for SSH to each instance.",
+                "vmss list-instance-connection-info -g MyResourceGroup -n MyScaleSet",
+            )
+        ],
+    )
+    def list_instance_connection_info(resource_group: ResourceGroup, name: Name) -> None:
+        """Get the IP address and port number used to connect to individual VM instances
+        within a set."""
+        from vmsscli.service.compute import instance_connection_info
+
+        state = context.read_state((resource_group, name))
+        context.emit(instance_connection_info(state, resource_group, name))
+
+    @command(
+        app,
+        "list-instance-public-ips",
+        examples=[
+            (
+                "List the public IP addresses of the instances.",
+                "vmss list-instance-public-ips -g MyResourceGroup -n MyScaleSet",
+            )
+        ],
+    )
+    def list_instance_public_ips(resource_group: ResourceGroup, name: Name) -> None:
+        """List public IP addresses of VM instances within a set."""
+        from vmsscli.service.compute import instance_public_ips
+
+        state = context.read_state((resource_group, name))
+        context.emit(instance_public_ips(state, resource_group, name))
+
+    @command(
+        app,
         "list-instances",
         examples=[
             (
