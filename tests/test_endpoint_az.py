@@ -138,6 +138,25 @@ def test_wait_ends_as_the_real_az_wait_ends(oracle, argv):
     same(oracle, *argv, stderr=True)
 
 
+NETWORK = [
+    ["nic", "list", "-g", "rg-batch", "--vmss-name", "batch-vmss"],
+    ["nic", "list-vm-nics", "-g", "rg-web", "--vmss-name", "web-vmss", "--instance-id", "5"],
+    ["nic", "show", "-g", "rg-web", "--vmss-name", "web-vmss", "--instance-id", "5", "-n",
+     "webvmNic"],
+    ["nic", "show", "-g", "rg-web", "--vmss-name", "web-vmss", "--instance-id", "5", "-n",
+     "nope"],
+    ["nic", "list-vm-nics", "-g", "rg-web", "--vmss-name", "web-vmss", "--instance-id", "99"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "tsv"])
+@pytest.mark.parametrize(
+    "argv", NETWORK, ids=["list", "list-vm-nics", "show", "show-wrong-name", "no-instance"]
+)
+def test_nics_print_the_same_bytes(oracle, argv, fmt):
+    same(oracle, *argv, "-o", fmt, stderr=True)
+
+
 def _fingerprint(served) -> dict:
     """What a mutation leaves behind, brought up to now (an operation the endpoint started
     completes as time passes, not when a client polls), without the times the two runs cannot

@@ -77,6 +77,8 @@ VMSS_VM = Shape(
     (*RESOURCE, "instanceId", "resources"),
     {"networkProfileConfiguration": NETWORK_PROFILE, "resources": VM_EXTENSION},
 )
+# A network interface as Microsoft.Network sends it (az prints it flattened).
+NIC = Shape(RESOURCE, {"ipConfigurations": Shape((*SUB_RESOURCE, "etag", "type"))})
 ROLLING_UPGRADE_STATUS = Shape(RESOURCE)
 RUN_COMMAND = Shape(RESOURCE)
 

@@ -360,6 +360,35 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
 
         return call.endpoint.cached_reply(_key(call), render)
 
+    @route("GET", f"{VMSS}/networkinterfaces")
+    def list_scale_set_nics(call: Call) -> Reply:
+        from vmsscli.service.compute import nic_views
+
+        rg, name = call.params["rg"], call.params["vmss"]
+        return call.endpoint.cached_reply(
+            _key(call), lambda state: Reply(body=rest.listing(nic_views(state, rg, name), rest.NIC))
+        )
+
+    @route("GET", f"{VM}/networkinterfaces")
+    def list_vm_nics(call: Call) -> Reply:
+        from vmsscli.service.compute import nic_views
+
+        rg, name, vm = call.params["rg"], call.params["vmss"], call.params["vm"]
+        return call.endpoint.cached_reply(
+            _key(call),
+            lambda state: Reply(body=rest.listing(nic_views(state, rg, name, vm), rest.NIC)),
+        )
+
+    @route("GET", f"{VM}/networkinterfaces/{{nic}}")
+    def get_vm_nic(call: Call) -> Reply:
+        from vmsscli.service.compute import nic_view
+
+        rg, name, vm, nic = (call.params[k] for k in ("rg", "vmss", "vm", "nic"))
+        return call.endpoint.cached_reply(
+            _key(call),
+            lambda state: Reply(body=rest.to_rest(nic_view(state, rg, name, vm, nic), rest.NIC)),
+        )
+
     @route("GET", VM)
     def get_vm(call: Call) -> Reply:
         from vmsscli.service.compute import instance_view
