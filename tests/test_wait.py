@@ -206,9 +206,10 @@ def test_cli_accepts_ids(cli, moving_clock):
         ([*WEB, "--timeout", "abc", "--created"], 2, "ERROR: argument --timeout: invalid int"),
         ([*WEB, "--interval", "0", "--created"], 1, "ERROR: --interval must be a positive"),
         (["--created"], 1, "ERROR: (--resource-group --name | --ids) are required"),
+        ([], 1, "ERROR: (--resource-group --name | --ids) are required"),
     ],
     ids=["no-condition", "bad-custom", "no-set", "no-group", "bad-timeout", "zero-interval",
-         "no-names"],
+         "no-names", "nothing"],
 )  # fmt: skip
 def test_cli_errors(cli, moving_clock, argv, code, first_line):
     before = cli("list-instances", *WEB).stdout

@@ -366,11 +366,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.service.compute import instance_view, scale_set_view
         from vmsscli.service.waiting import Condition, wait
 
+        # Names first, then the condition (inside wait): az validates its arguments in that order.
+        ((rg, vmss_name, inst_id),) = targets(resource_group, name, ids, instance_id=instance_id)
         condition = Condition(
             created=created, updated=updated, deleted=deleted, exists=exists, custom=custom
         )
-        condition.check()
-        ((rg, vmss_name, inst_id),) = targets(resource_group, name, ids, instance_id=instance_id)
 
         def get() -> dict[str, Any]:
             state = context.read_state((rg, vmss_name))
