@@ -137,12 +137,9 @@ def nic_view(state, rg: str, name: str, instance_id: str, nic_name: str) -> dict
 
     (found,) = nic_views(state, rg, name, instance_id)
     if found["name"].lower() != nic_name.lower():
-        raise resource_not_found(
-            f"Microsoft.Compute/virtualMachineScaleSets/{found['id'].split('/')[8]}/"
-            f"virtualMachines/{instance_id}/networkInterfaces",
-            nic_name,
-            found["resourceGroup"],
-        )
+        # The NIC's type path, as ARM names it: Microsoft.Compute/.../networkInterfaces.
+        path = found["id"].split("/providers/", 1)[1].rsplit("/", 1)[0]
+        raise resource_not_found(path, nic_name, found["resourceGroup"])
     return found
 
 
@@ -152,16 +149,24 @@ FLEX_NETWORK = (
 )
 
 
+def _uniform_scale_set(state, rg: str, name: str):
+    """The set's (group, name, scale set) for az's per-instance network commands, which
+    refuse a Flexible set before asking the network provider anything."""
+    from vmsscli.domain.fleet import find_scale_set
+    from vmsscli.errors import CLIError
+
+    found = find_scale_set(state, rg, name)
+    if found[2].orchestration_mode == "Flexible":
+        raise CLIError(FLEX_NETWORK)
+    return found
+
+
 def instance_connection_info(state, rg: str, name: str) -> dict[str, str]:
     """`list-instance-connection-info`: each instance's `public IP:port` through the load
     balancer's inbound NAT pool (port 50000 + instance id, as Azure numbers the pool's rules)."""
-    from vmsscli.domain.fleet import find_scale_set
-    from vmsscli.errors import CLIError
     from vmsscli.views import load_balancer_public_ip
 
-    rg_key, key, scale_set = find_scale_set(state, rg, name)
-    if scale_set.orchestration_mode == "Flexible":
-        raise CLIError(FLEX_NETWORK)
+    rg_key, key, scale_set = _uniform_scale_set(state, rg, name)
     address = load_balancer_public_ip(state.subscription_id, rg_key, key)
     return {f"instance {inst.id}": f"{address}:{50000 + inst.id}" for inst in scale_set.instances}
 
@@ -169,12 +174,7 @@ def instance_connection_info(state, rg: str, name: str) -> dict[str, str]:
 def instance_public_ips(state, rg: str, name: str) -> list[dict[str, Any]]:
     """`list-instance-public-ips`: per-instance public IPs, which the twin's model never asks
     for (instances are reached through the balancer), so `[]` as Azure answers then."""
-    from vmsscli.domain.fleet import find_scale_set
-    from vmsscli.errors import CLIError
-
-    _rg, _key, scale_set = find_scale_set(state, rg, name)
-    if scale_set.orchestration_mode == "Flexible":
-        raise CLIError(FLEX_NETWORK)
+    _uniform_scale_set(state, rg, name)
     return []
 
 
