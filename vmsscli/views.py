@@ -90,70 +90,48 @@ def sku_tier(vm_sku: str) -> str:
 # --- shared pieces of the scale set model ------------------------------------------------------
 
 
-def _nic_configurations(
-    subscription: str, rg: str, name: str, scale_set: ScaleSet
-) -> list[dict[str, Any]]:
-    configurations = _nic_configurations_base(subscription, rg, name, scale_set)
-    if scale_set.orchestration_mode == "Uniform":
-        # az's Uniform sets get an inbound NAT pool (SSH/RDP per instance) on their balancer.
-        pool = _ref(nat_pool_id(subscription, rg, name), rg)
-        configurations[0]["ipConfigurations"][0]["loadBalancerInboundNatPools"] = [pool]
-    return configurations
-
-
-def nat_pool_id(subscription: str, rg: str, name: str) -> str:
-    return _network_id(
-        subscription, rg, "loadBalancers", f"{name}LB", "inboundNatPools", f"{name}LBNatPool"
-    )
-
-
 def load_balancer_public_ip(subscription: str, rg: str, name: str) -> str:
     """The public address of the set's balancer (`{name}LBPublicIP`), derived from its id."""
     digest = sha1(_network_id(subscription, rg, "publicIPAddresses", f"{name}LBPublicIP").encode())
     return f"20.{digest[0]}.{digest[1]}.{max(digest[2], 1)}"
 
 
-def _nic_configurations_base(
+def _nic_configurations(
     subscription: str, rg: str, name: str, scale_set: ScaleSet
 ) -> list[dict[str, Any]]:
     prefix = _prefix(scale_set, name)
+    balancer = ("loadBalancers", f"{name}LB")
+    ip_configuration: dict[str, Any] = {
+        "loadBalancerBackendAddressPools": [
+            _ref(
+                _network_id(subscription, rg, *balancer, "backendAddressPools", f"{name}LBBEPool"),
+                rg,
+            )
+        ],
+        "name": f"{prefix}IPConfig",
+        "primary": True,
+        "privateIPAddressVersion": "IPv4",
+        "subnet": _ref(
+            _network_id(
+                subscription, rg, "virtualNetworks", f"{name}VNET", "subnets", f"{name}Subnet"
+            ),
+            rg,
+        ),
+    }
+    if scale_set.orchestration_mode == "Uniform":
+        # az's Uniform sets get an inbound NAT pool (SSH/RDP per instance) on their balancer.
+        ip_configuration["loadBalancerInboundNatPools"] = [
+            _ref(
+                _network_id(subscription, rg, *balancer, "inboundNatPools", f"{name}LBNatPool"), rg
+            )
+        ]
     return [
         {
             "disableTcpStateTracking": False,
             "dnsSettings": {"dnsServers": []},
             "enableAcceleratedNetworking": False,
             "enableIPForwarding": False,
-            "ipConfigurations": [
-                {
-                    "loadBalancerBackendAddressPools": [
-                        _ref(
-                            _network_id(
-                                subscription,
-                                rg,
-                                "loadBalancers",
-                                f"{name}LB",
-                                "backendAddressPools",
-                                f"{name}LBBEPool",
-                            ),
-                            rg,
-                        )
-                    ],
-                    "name": f"{prefix}IPConfig",
-                    "primary": True,
-                    "privateIPAddressVersion": "IPv4",
-                    "subnet": _ref(
-                        _network_id(
-                            subscription,
-                            rg,
-                            "virtualNetworks",
-                            f"{name}VNET",
-                            "subnets",
-                            f"{name}Subnet",
-                        ),
-                        rg,
-                    ),
-                }
-            ],
+            "ipConfigurations": [ip_configuration],
             "name": f"{prefix}Nic",
             "networkSecurityGroup": _ref(
                 _network_id(subscription, rg, "networkSecurityGroups", f"{name}NSG"), rg
