@@ -242,7 +242,60 @@ def plan(scratch: Path, with_az: bool, quick: bool):
                   "-o", "none", "--state", str(many))),
             (floor_big, framework_floor(big)),
         )  # fmt: skip
+    history_update = "vmss update --protect-from-scale-in (1x100, 100 000 events)"
+    history_listing = "vmss list-instances -o json (1x100, 100 000 events)"
+    empty_update = "vmss update --protect-from-scale-in (1x100, no events)"
+    empty_listing = "vmss list-instances -o json (1x100, no events)"
+    full, empty = history_fleets(scratch, HISTORY_EVENTS), history_fleets(scratch, 0)
+    protect = ["update", *SET, "--instance-id", "7", "--protect-from-scale-in", "true",
+               "-o", "none"]  # fmt: skip
+    listing_args = ["list-instances", *SET, "-o", "json"]
+    group((history_update, vmss(*protect, "--state", str(full))),
+          (empty_update, vmss(*protect, "--state", str(empty))))  # fmt: skip
+    group((history_listing, vmss(*listing_args, "--state", str(full))),
+          (empty_listing, vmss(*listing_args, "--state", str(empty))))  # fmt: skip
+    for label, floor in ((history_update, empty_update), (history_listing, empty_listing)):
+        targets.append(Target(f"{label}: at most 1.15x with an empty history", label, floor,
+                              "time", 1.15))  # fmt: skip
     return groups, programs, targets
+
+
+HISTORY_EVENTS = 100_000
+
+
+def history_fleets(scratch: Path, events: int) -> Path:
+    """The 1x100 fleet with `events` activity-log events kept beside it (Started/Succeeded
+    pairs over the 60 days before now, as protection changes and restarts write them)."""
+    sys.path.insert(0, str(REPO))
+    from vmsscli.model import ActivityEntry
+    from vmsscli.store import Store, read_file
+
+    folder = scratch / f"history-{events}"
+    folder.mkdir()
+    path = folder / "state.json"
+    state = read_file(FLEETS / "1x100.json")
+    resource = (
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-bench/providers/"
+        "Microsoft.Compute/virtualMachineScaleSets/vmss0"
+    )
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
+    for index in range(events):
+        pair, second = divmod(index, 2)
+        instance = str(pair % 100)
+        state.activity_log.append(
+            ActivityEntry(
+                time=start + dt.timedelta(seconds=25 * pair + 30 * second),
+                operation="Microsoft.Compute/virtualMachineScaleSets/restart/action",
+                resource_id=resource,
+                status="Succeeded" if second else "Started",
+                instance_ids=[instance],
+                command=f"vmss restart -g rg-bench -n vmss0 --instance-ids {instance}",
+                correlation_id=f"{pair:08d}-0000-4000-8000-000000000000",
+                requested=[instance],
+            )
+        )
+    Store(path).replace(state)
+    return path
 
 
 def measure(groups, programs, pairs: int, seed: int) -> dict[tuple[str, str], list[float]]:

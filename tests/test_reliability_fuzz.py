@@ -36,6 +36,7 @@ from vmsscli import store
 from vmsscli.demo import demo_state
 from vmsscli.errors import StateFileError
 from vmsscli.model import State
+from vmsscli.schema import dump
 
 FUZZ = settings(
     deadline=None,
@@ -90,10 +91,15 @@ def base_json() -> bytes:
             result = invoke([*args, "-o", "none"], path)
             assert result.exit_code == 0, (args, result.stderr)
         raw = path.read_bytes()
+        # The activity log is kept beside the file; the document carries it as an export does,
+        # so that the fuzzers reach the events' fields too.
+        events = [dump(e, mode="json") for e in store.read_file(path).activity_log]
     data = json.loads(raw)
     web = data["resource_groups"]["rg-web"]["scale_sets"]["web-vmss"]
     assert any("operation" in inst for inst in web["instances"]), "no pending operation"
-    return raw
+    assert events, "no activity events"
+    data["history"]["events"] = events
+    return json.dumps(data, indent=2).encode()
 
 
 @functools.cache
@@ -489,7 +495,7 @@ def test_wrong_but_well_formed_state_files_are_refused_on_one_line_or_served(cas
 # One case per kind of failure the fuzzers above have found, so each is reported on its own.
 EDGE_FILES = {
     "naive-year-1-clock-time": (("clock", "now"), "0001-01-01T00:00:00"),
-    "naive-activity-time": (("activity_log", 0, "time"), "2026-11-02T08:00:00"),
+    "naive-activity-time": (("history", "events", 0, "time"), "2026-11-02T08:00:00"),
     "clock-at-year-9999": (("clock", "now"), "9999-12-31T23:59:00Z"),
     "longest-timedelta-duration": (("durations", "restart"), "P999999999D"),
     "duration-beyond-timedelta": (("durations", "restart"), "P9999999999D"),

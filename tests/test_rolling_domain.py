@@ -546,7 +546,7 @@ def test_a_third_upgraded_instance_back_unhealthy_faults_ten_instances_at_twenty
     assert upgrade.failed == [1, 7, 4]
     assert upgrade.error_code == "MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade"
     assert upgrade.error_message == UPGRADED_BREACH
-    last = state.activity_log[-1]
+    last = list(state.activity_log)[-1]
     assert (last.status, last.error) == (
         "Failed",
         f"(MaxUnhealthyUpgradedInstancePercentExceededInRollingUpgrade) {UPGRADED_BREACH}",

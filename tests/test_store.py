@@ -20,6 +20,17 @@ from vmsscli import store
 from vmsscli.demo import demo_state
 from vmsscli.errors import StateFileError
 from vmsscli.model import SCHEMA_VERSION, State
+from vmsscli.schema import dump
+
+
+def held(state: State) -> tuple[dict, list[dict]]:
+    """What a state holds, its log's events included, whichever generations of the history
+    database those lie in (a copy or a reset writes them under new ones)."""
+    data = dump(state, mode="json")
+    data["history"].pop("generation")
+    data["history"].pop("first_generation")
+    return data, [dump(e, mode="json") for e in state.activity_log]
+
 
 WEB = "resource_groups.rg-web.scale_sets.web-vmss"
 BATCH = "resource_groups.rg-batch.scale_sets.batch-vmss"
@@ -274,7 +285,6 @@ def test_demo_state_round_trips_through_toml_and_json_via_serialize(tmp_path):
 def test_state_convert_json_to_toml_and_back_loses_nothing(cli, state_path, tmp_path):
     # A state with an activity log entry and a created scale set, not just the demo.
     assert cli(*CREATE, "--zones", "1", "2", "-o", "none").exit_code == 0
-    original_bytes = state_path.read_bytes()
     original = store.read_file(state_path)
     toml_path = tmp_path / "copy.toml"
     back_path = tmp_path / "back.json"
@@ -287,10 +297,9 @@ def test_state_convert_json_to_toml_and_back_loses_nothing(cli, state_path, tmp_
     assert to_toml.json()["format"] == "toml"
     assert to_json.json()["format"] == "json"
     assert toml_path.read_bytes().startswith(b"schema_version = ")
-    assert store.read_file(toml_path) == original
-    assert store.read_file(back_path) == original
-    assert back_path.read_bytes() == original_bytes
-    assert len(original.activity_log) == 2  # Started and Succeeded
+    assert held(store.read_file(toml_path)) == held(original)
+    assert held(store.read_file(back_path)) == held(original)
+    assert len(list(original.activity_log)) == 2  # Started and Succeeded
 
 
 def test_commands_work_the_same_on_a_toml_state_file(cli, state_path, tmp_path):
@@ -475,7 +484,7 @@ def test_missing_state_file_is_created_from_demo_with_one_warning(tmp_path):
     assert len(lines) == 1
     assert lines[0].startswith("WARNING: ")
     assert str(path) in lines[0]
-    assert store.read_file(path) == demo_state()
+    assert held(store.read_file(path)) == held(demo_state())
     assert leftovers(tmp_path) == []
 
     again = invoke(["list", "--query", "length(@)"], path)
@@ -491,7 +500,7 @@ def test_missing_toml_state_file_is_created_as_toml(tmp_path):
     assert result.stderr.startswith("WARNING: ")
     assert result.json()["format"] == "toml"
     assert path.read_bytes().startswith(b"schema_version = ")
-    assert store.read_file(path) == demo_state()
+    assert held(store.read_file(path)) == held(demo_state())
 
 
 def test_mutating_command_on_missing_file_starts_from_demo(tmp_path):
@@ -676,7 +685,7 @@ def test_state_reset_from_toml_replaces_the_state_and_keeps_a_backup(cli, state_
     assert (summary["resourceGroups"], summary["scaleSets"], summary["instances"]) == (1, 1, 3)
     assert summary["format"] == "json"
     assert json.loads(state_path.read_bytes())["schema_version"] == SCHEMA_VERSION
-    assert store.read_file(state_path) == store.read_file(source)
+    assert held(store.read_file(state_path)) == held(store.read_file(source))
     assert state_path.with_name("state.json.bak").read_bytes() == before
     assert source.read_text() == HAND_TOML
 
@@ -687,7 +696,7 @@ def test_state_reset_without_from_restores_the_demo_fleet(cli, state_path):
     result = cli("state", "reset")
 
     assert result.exit_code == 0
-    assert store.read_file(state_path) == demo_state()
+    assert held(store.read_file(state_path)) == held(demo_state())
 
 
 def test_state_reset_from_a_bad_file_changes_nothing(cli, state_path, tmp_path):
@@ -711,7 +720,7 @@ def test_state_reset_can_repair_a_broken_state_file(tmp_path):
     result = invoke(["state", "reset"], path)
 
     assert result.exit_code == 0, result.stderr
-    assert store.read_file(path) == demo_state()
+    assert held(store.read_file(path)) == held(demo_state())
     assert path.with_name("state.json.bak").read_bytes() == b"{ broken"
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 if TYPE_CHECKING:
     from annotated_types import Ge, Gt, Le
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_LOCATION = "westeurope"
 # A fixed creation time for hand-written resources that do not give one, so that loading the
@@ -68,9 +68,11 @@ def annotation_names() -> dict[str, Any]:
     from operator import methodcaller
 
     from annotated_types import Ge, Gt, Le
-    from pydantic import AfterValidator, AwareDatetime
+    from pydantic import AfterValidator, AwareDatetime, Field
 
     return {
+        # The activity log is held beside the document, never in it.
+        "NotInDocument": Field(exclude=True),
         "Ge": Ge,
         "Gt": Gt,
         "Le": Le,
@@ -88,6 +90,7 @@ def annotation_names() -> dict[str, Any]:
 
 
 if TYPE_CHECKING:
+    NotInDocument = None
     Moment = datetime
     Duration = str
     Pattern = str
@@ -620,6 +623,108 @@ class ActivityEntry(Strict):
     requested: list[str] | None = None
 
 
+def time_key(moment: datetime) -> str:
+    """A time as text that sorts as the times do (UTC, microseconds): how the history database
+    orders and compares event times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class ActivityLog:
+    """The activity log as the domain appends and reads it, by position (the order events were
+    recorded in: 0, 1, ...), correlation id or time.
+
+    A new state's log is held in memory. A state loaded from a file gets the log kept in its
+    history database (`vmsscli.history.StoredActivityLog`), which holds in memory only the
+    events this unit of work records: a command reads only what it asks for.
+    """
+
+    def __init__(self, entries: Any = ()) -> None:
+        # Events recorded since the log was loaded (all of them, in memory).
+        self.pending: list[ActivityEntry] = list(entries)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.any_schema()
+
+    # What is kept elsewhere (none in memory): the position after it, and reads of it.
+    def _kept_end(self) -> int:
+        return 0
+
+    def _kept(self, where: str, values: tuple[Any, ...]) -> list[ActivityEntry]:
+        return []
+
+    @property
+    def end(self) -> int:
+        """The position the next event takes (positions are never reused, even once retention
+        has dropped old events)."""
+        return self._kept_end() + len(self.pending)
+
+    def append(self, entry: ActivityEntry) -> None:
+        self.pending.append(entry)
+
+    def since(self, position: int) -> list[ActivityEntry]:
+        """The events from `position` on, in the order they were recorded."""
+        kept_end = self._kept_end()
+        kept = self._kept("position >= ?", (position,)) if position < kept_end else []
+        return kept + self.pending[max(0, position - kept_end) :]
+
+    def with_correlation(self, correlation_id: str) -> list[ActivityEntry]:
+        kept = self._kept("correlation_id = ?", (correlation_id,))
+        return kept + [e for e in self.pending if e.correlation_id == correlation_id]
+
+    def between(self, start: datetime | None, end: datetime | None) -> list[ActivityEntry]:
+        """The events whose time is in [start, end] (either end open), in recorded order."""
+        low = time_key(start) if start else ""
+        high = time_key(end) if end else "~"
+        kept = self._kept("time >= ? AND time <= ?", (low, high))
+        return kept + [e for e in self.pending if low <= time_key(e.time) <= high]
+
+    def count(self) -> int:
+        """How many events there are (fewer than `end` once retention has dropped some)."""
+        return self._kept_count() + len(self.pending)
+
+    def _kept_count(self) -> int:
+        return 0
+
+    def __iter__(self) -> Any:
+        return iter(self.since(0))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ActivityLog):
+            return self.since(0) == other.since(0)
+        if isinstance(other, list):
+            return self.since(0) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(end={self.end}, pending={len(self.pending)})"
+
+    def __reduce__(self) -> Any:
+        # A pickled state (the read cache) carries no log: the store attaches one on load.
+        return (ActivityLog, ())
+
+
+@schema_class
+class HistoryDocument(Strict):
+    """What the state document says about its activity log, which is kept beside it (see
+    `vmsscli.history`)."""
+
+    # The generation of the history database this document agrees with: events written under
+    # a later one belong to a write that never completed.
+    generation: Annotated[int, Ge(0)] = 0
+    # Events of earlier generations are from a state this one replaced (a reset or a copy).
+    first_generation: Annotated[int, Ge(0)] = 0
+    # Events older than this many days before the newest are dropped (Azure keeps 90).
+    retention_days: Annotated[int, Ge(1)] = 90
+    # Events carried in the document itself: a file written by `vmss state export`, or one
+    # from before the history database. The next write moves them into the database.
+    events: list[ActivityEntry] = field(default_factory=list)
+
+
 @schema_class
 class Baseline(Strict):
     """A scale set as an exercise found it: what was serving, on which image."""
@@ -651,8 +756,11 @@ class State(Strict):
     clock: ClockSettings = field(default_factory=ClockSettings)
     durations: Durations = field(default_factory=Durations)
     resource_groups: dict[str, ResourceGroup] = field(default_factory=dict)
-    activity_log: list[ActivityEntry] = field(default_factory=list)
+    history: HistoryDocument = field(default_factory=HistoryDocument)
     exercise: ExerciseRun | None = None
+    activity_log: Annotated[ActivityLog, NotInDocument] = field(
+        init=False, default_factory=ActivityLog
+    )
 
     def scale_sets(self):
         """Every (resource group name, scale set name, scale set), in file order."""

@@ -23,8 +23,22 @@ DEFAULT_PATH = Path("~/.vmsscli/state.json")
 LOCK_TIMEOUT_ENV = "VMSSCLI_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 10.0
 
+
+def _history_beside_the_document(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept the activity log in the document; version 2 keeps it in the history
+    database beside it. The events are carried until the next write moves them there."""
+    events = data.pop("activity_log", None)
+    if events:
+        history = data.setdefault("history", {})
+        if isinstance(history, dict):
+            history["events"] = events
+    return data
+
+
 # Migrations from schema version N (the key) to N + 1; each takes and returns the raw data.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _history_beside_the_document,
+}
 
 
 def resolve_path(explicit: str | None) -> tuple[Path, bool]:
@@ -241,14 +255,32 @@ def load(path: Path, focus: Focus = None, *, cached: str | None = None) -> tuple
 
         state = state_cache.get(path, stamp)
         if state is not None and (cached == "read" or _nothing_aside(state, focus)):
-            return state, {}
+            return _attach_history(state, path), {}
     trusted = focus is not None and stamp == _recorded_stamp(path)
     data = parse(raw, path)
     aside = set_aside(data, focus) if trusted else {}
     state = validate(data, path)
     if cached == "read" and not aside:
         state_cache.put(path, stamp, state)
+    _attach_history(state, path)
     return state, aside
+
+
+def _history_write(state: State, path: Path, *, whole: bool = False) -> Callable[[], None] | None:
+    """The write of the events to keep (see `vmsscli.history.prepare`); the import of the
+    database module only when there are any, or a whole new state is written."""
+    if not whole and not state.activity_log.pending:
+        return None
+    from vmsscli.history import prepare
+
+    return prepare(state, path, whole=whole)
+
+
+def _attach_history(state: State, path: Path) -> State:
+    from vmsscli.history import attach
+
+    attach(state, path)
+    return state
 
 
 def _nothing_aside(state: State, focus: Focus) -> bool:
@@ -438,11 +470,19 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, backup: bool = True) -> None:
+def atomic_write(
+    path: Path,
+    data: bytes,
+    *,
+    backup: bool = True,
+    before_replace: Callable[[], None] | None = None,
+) -> None:
     """Replace `path` with `data` so that a crash leaves the old or the new file, never a mix.
 
     The old version is kept as `<file>.bak` (by hard link where the file system allows, so no
-    copy is made), and the file keeps its permissions.
+    copy is made), and the file keeps its permissions. `before_replace` runs once the new
+    content is safely on disk and before it replaces the file (the activity history's write:
+    the rename commits both); if it raises, the file is not changed.
     """
     folder = path.parent
     try:
@@ -467,6 +507,8 @@ def atomic_write(path: Path, data: bytes, *, backup: bool = True) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if before_replace is not None:
+            before_replace()
         if exists and backup:
             _backup(path)
         os.replace(tmp_name, path)
@@ -565,18 +607,24 @@ class Store:
             else:
                 state, aside = self._create(), {}
             yield state
+            keep_events = _history_write(state, self.path)
             content = serialize(state, self.path, aside)
-            atomic_write(self.path, content)
+            atomic_write(self.path, content, before_replace=keep_events)
             _record_stamp(self.path, content)
 
     def replace(self, state: State) -> None:
-        """Write a whole new state (reset, import), keeping the old one as the backup."""
+        """Write a whole new state (reset, import, copy), its activity log with it, keeping the
+        old one as the backup."""
+        from vmsscli.history import drop_garbage
+
         self._prepare()
         with locked(self.path):
             remove_stale_temp_files(self.path)
+            keep_events = _history_write(state, self.path, whole=True)
             content = serialize(state, self.path)
-            atomic_write(self.path, content)
+            atomic_write(self.path, content, before_replace=keep_events)
             _record_stamp(self.path, content)
+            drop_garbage(state, self.path)
 
     def _prepare(self) -> None:
         """Check the path, and load the schema's validator before the lock is taken: other
@@ -591,8 +639,9 @@ class Store:
         if self.seed is None:
             raise StateFileError(f"State file '{self.path}' does not exist.")
         state = self.seed()
+        keep_events = _history_write(state, self.path, whole=True)
         content = serialize(state, self.path)
-        atomic_write(self.path, content, backup=False)
+        atomic_write(self.path, content, backup=False, before_replace=keep_events)
         _record_stamp(self.path, content)
         if self.on_created:
             self.on_created(self.path)

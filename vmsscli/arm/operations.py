@@ -58,7 +58,7 @@ def status(state, operation: str) -> Status:
                 error={"code": upgrade.error_code, "message": upgrade.error_message},
             )
         return Status("Succeeded", start=upgrade.started, end=upgrade.last_action_time)
-    events = [e for e in state.activity_log if e.correlation_id == correlation]
+    events = state.activity_log.with_correlation(correlation)
     if not events:
         raise ArmError(
             404,

@@ -52,7 +52,7 @@ def main(program: str) -> None:
 
     before_state = _state()
     before = snapshot(before_state, now(before_state))
-    log_length = len(before_state.activity_log)
+    log_length = before_state.activity_log.end
     code = 0
     if real:
         import subprocess
@@ -76,7 +76,7 @@ def main(program: str) -> None:
             "exitCode": code,
             "before": before,
             "after": snapshot(after_state, now(after_state)),
-            "entries": [dump(e, mode="json") for e in after_state.activity_log[log_length:]],
+            "entries": [dump(e, mode="json") for e in after_state.activity_log.since(log_length)],
         }
     )
     sys.exit(code)

@@ -42,7 +42,7 @@ class WhatIf(WhatIfReport):
             "after": future,
             "entries": [
                 dump(e, mode="json")
-                for e in self.after.activity_log[len(self.before.activity_log) :]
+                for e in self.after.activity_log.since(self.before.activity_log.end)
             ],
         }
         row = command_report(step, THRESHOLD)

@@ -14,7 +14,7 @@ _CORRELATION_NAMESPACE = bytes.fromhex("6f1c2a0e5b7d4c1e9a532f8e7d6c4b10")
 
 def new_correlation_id(state: State, now: datetime, operation: str, resource_id: str) -> str:
     """Derived from the log's length and the event, so equal histories give equal ids."""
-    seed = f"{len(state.activity_log)}|{now.isoformat()}|{operation}|{resource_id}"
+    seed = f"{state.activity_log.end}|{now.isoformat()}|{operation}|{resource_id}"
     return name_uuid(_CORRELATION_NAMESPACE, seed)
 
 
@@ -55,8 +55,8 @@ def succeeded(state: State, correlation_id: str, when: datetime) -> ActivityEntr
     started = next(
         (
             e
-            for e in reversed(state.activity_log)
-            if e.correlation_id == correlation_id and e.status == "Started"
+            for e in reversed(state.activity_log.with_correlation(correlation_id))
+            if e.status == "Started"
         ),
         None,
     )

@@ -73,7 +73,7 @@ def begin(state: State, name: str, now: datetime) -> None:
     state.exercise = ExerciseRun(
         name=name,
         started=now,
-        log_start=len(state.activity_log),
+        log_start=state.activity_log.end,
         baseline={
             f"{rg}/{key}": Baseline(
                 serving=[i.id for i in s.instances if is_serving(s, i)],
@@ -159,7 +159,7 @@ class Event:
 def events(state: State) -> list[Event]:
     """The operator's requests since the exercise began, oldest first."""
     run = state.exercise
-    entries = state.activity_log[run.log_start :] if run else state.activity_log
+    entries = state.activity_log.since(run.log_start if run else 0)
     endings: dict[str, str] = {}
     requested: set[str] = set()
     for entry in entries:
@@ -207,7 +207,7 @@ def low_water_mark(state: State, key: str) -> tuple[int, int]:
     down: set[int] = set()
     running: dict[str, tuple[str, list[int]]] = {}
     lowest = len(serving)
-    for entry in state.activity_log[run.log_start :]:
+    for entry in state.activity_log.since(run.log_start):
         if scale_set_key(entry.resource_id) != key:
             continue
         kind = classify(entry)
@@ -421,7 +421,7 @@ def upgraded_to(state: State, key: str, version: str) -> set[int]:
     image = baseline.image_version if baseline else ""
     image_at_start: dict[str, str] = {}
     reached: set[int] = set()
-    for entry in state.activity_log[run.log_start if run else 0 :]:
+    for entry in state.activity_log.since(run.log_start if run else 0):
         if scale_set_key(entry.resource_id).lower() != key.lower():
             continue
         kind = classify(entry)

@@ -335,11 +335,10 @@ def _log(
     error: str = "",
 ) -> None:
     """An event of the upgrade, under the correlation id of its Started event."""
-    started = next(
-        (e for e in state.activity_log if e.correlation_id == upgrade.correlation_id), None
-    )
-    if started is None:
+    events = state.activity_log.with_correlation(upgrade.correlation_id)
+    if not events:
         return
+    started = events[0]
     activity.record(
         state,
         now=when,

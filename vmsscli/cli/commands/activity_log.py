@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         rows = []
         # Events are kept in the order they were recorded; an operation on a scale set that
         # no command touched for a while records its completion late, so show them by time.
-        for entry in sorted(state.activity_log, key=lambda e: e.time):
+        for entry in sorted(state.activity_log.between(start, None), key=lambda e: e.time):
             parts = entry.resource_id.split("/")
             if resource_group and (
                 len(parts) < 5 or parts[4].casefold() != resource_group.casefold()
@@ -122,8 +122,6 @@ def register(app: typer.Typer) -> None:
                 and instance_id not in entry.instance_ids
                 and instance_id not in [s.instance_id for s in entry.skipped]
             ):
-                continue
-            if start is not None and entry.time < start:
                 continue
             rows.append(entry_view(entry))
         context.report(rows, transformer=_table)

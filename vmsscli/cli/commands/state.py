@@ -15,7 +15,7 @@ def summary(path: Path, state) -> dict[str, Any]:
 
     scale_sets = list(state.scale_sets())
     return {
-        "activityLogEntries": len(state.activity_log),
+        "activityLogEntries": state.activity_log.count(),
         "clockMode": state.clock.mode,
         "format": file_format(path),
         "instances": sum(s.capacity for _, _, s in scale_sets),
