@@ -185,9 +185,11 @@ def _run_round(
     chains: list[Chain], plans: list[tuple[str, float] | None]
 ) -> list[tuple[int, bytes]]:
     """Start one writer per chain and SIGKILL it as planned: ("early", d) kills it d seconds
-    after it started, ("locked", d) d seconds after it took the writer lock; None lets it
-    finish. Returns (exit code, stderr) per chain; a killed writer's code is -SIGKILL."""
+    after it started, ("locked", d) d seconds after it took the writer lock, ("committed", 0)
+    as soon as its state file has been replaced; None lets it finish. Returns (exit code,
+    stderr) per chain; a killed writer's code is -SIGKILL."""
     procs, starts = [], []
+    files = [os.stat(chain.path).st_ino for chain in chains]
     for chain in chains:
         procs.append(chain.start())
         starts.append(time.monotonic())
@@ -201,6 +203,12 @@ def _run_round(
                 proc, (mode, delay) = procs[i], plans[i]
                 if proc.poll() is not None:
                     pending.discard(i)
+                    continue
+                if mode == "committed":
+                    with contextlib.suppress(OSError):
+                        if os.stat(chains[i].path).st_ino != files[i]:
+                            proc.send_signal(signal.SIGKILL)
+                            pending.discard(i)
                     continue
                 if mode == "locked" and locked_at[i] is None:
                     if _holds_lock(chains[i], proc.pid):
@@ -226,9 +234,13 @@ def _run_round(
 def _plan(rng: random.Random) -> tuple[str, float]:
     """60% of the kills at a random moment of start-up (0-150 ms), 40% once the writer holds
     the lock: within its first 10 ms (reading, writing the temp file, linking the backup,
-    replacing) or later (after the commit: output, unlock, exit)."""
+    replacing) or later (after the commit: output, unlock, exit); and some the moment the file
+    is seen replaced (between the commit and the exit, a window of a few milliseconds that
+    random times alone hit too rarely on a loaded machine)."""
     if rng.random() < 0.6:
         return ("early", rng.uniform(0.0, 0.15))
+    if rng.random() < 0.25:
+        return ("committed", 0.0)
     if rng.random() < 0.6:
         return ("locked", rng.uniform(0.0, 0.01))
     return ("locked", rng.uniform(0.0, 0.05))
