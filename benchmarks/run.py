@@ -254,7 +254,17 @@ def plan(scratch: Path, with_az: bool, quick: bool):
           (empty_update, vmss(*protect, "--state", str(empty))))  # fmt: skip
     group((history_listing, vmss(*listing_args, "--state", str(full))),
           (empty_listing, vmss(*listing_args, "--state", str(empty))))  # fmt: skip
-    for label, floor in ((history_update, empty_update), (history_listing, empty_listing)):
+    history_query = "vmss monitor activity-log list --correlation-id (1x100, 100 000 events)"
+    empty_query = "vmss monitor activity-log list --correlation-id (1x100, no events)"
+    query_args = ["monitor", "activity-log", "list", "--offset", "89d", "--correlation-id",
+                  "00012345-0000-4000-8000-000000000000", "-o", "json"]  # fmt: skip
+    group((history_query, vmss(*query_args, "--state", str(full))),
+          (empty_query, vmss(*query_args, "--state", str(empty))))  # fmt: skip
+    for label, floor in (
+        (history_update, empty_update),
+        (history_listing, empty_listing),
+        (history_query, empty_query),
+    ):
         targets.append(Target(f"{label}: at most 1.15x with an empty history", label, floor,
                               "time", 1.15))  # fmt: skip
     return groups, programs, targets

@@ -101,6 +101,7 @@ def _isolated_env(monkeypatch, tmp_path, _schema_cache):
         "VMSSCLI_OUTPUT",
         "VMSSCLI_NOW",
         "VMSSCLI_LOCK_TIMEOUT",
+        "VMSSCLI_CALLER",
         "NO_COLOR",
     ):
         monkeypatch.delenv(name, raising=False)

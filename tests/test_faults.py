@@ -32,7 +32,7 @@ NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 WEB_EXACT = "22.04.202411010"  # what the web model's "latest" resolves to
 ALL_KINDS = (
     "app-unhealthy, extension-failed, stale-process, disk-full, vm-agent-not-ready, "
-    "network-blocked, bad-model, stuck-provisioning"
+    "network-blocked, bad-model, stuck-provisioning, maintenance-pending"
 )
 REPAIRED_BY = {
     "app-unhealthy": "restart, start or reimage (the application starts afresh)",

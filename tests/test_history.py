@@ -25,7 +25,7 @@ from vmsscli import store
 from vmsscli.demo import demo_state
 from vmsscli.errors import StateFileError
 from vmsscli.history import database_path
-from vmsscli.model import ActivityEntry, ActivityLog
+from vmsscli.model import ActivityEntry, ActivityLog, SkippedInstance
 
 DATA = Path(__file__).parent / "data" / "state-files"
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -340,3 +340,50 @@ def test_sigkill_during_200_concurrent_changes_leaves_state_and_history_agreeing
     assert {g for _, g in rows(path)} <= set(
         range(state.history.first_generation, state.history.generation + 1)
     )
+
+
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+events_as_written = st.builds(
+    ActivityEntry,
+    time=st.datetimes(
+        min_value=datetime(1970, 1, 2), max_value=datetime(8999, 12, 30), timezones=st.just(UTC)
+    ),
+    operation=texts,
+    resource_id=texts,
+    status=st.sampled_from(["Started", "Succeeded", "Failed"]),
+    instance_ids=st.lists(texts, max_size=3),
+    skipped=st.lists(st.builds(SkippedInstance, instance_id=texts, reason=texts), max_size=2),
+    error=texts,
+    command=texts,
+    detail=texts,
+    correlation_id=texts,
+    requested=st.none() | st.lists(texts, max_size=3),
+    caller=texts,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(events_as_written)
+def test_an_event_is_read_back_as_the_validator_would_read_it(entry):
+    """Reads build events without loading the validator; they must agree with it exactly."""
+    from vmsscli.history import decode, encode
+    from vmsscli.schema import validate
+
+    text = encode(0, entry)[4]
+    assert decode(text) == entry == validate(ActivityEntry, json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"time": "yesterday", "operation": "x", "resource_id": "r"}',
+        '{"time": "2026-11-23T10:00:00Z", "operation": "x", "resource_id": "r", "status": "Odd"}',
+        '{"time": "2026-11-23T10:00:00Z", "operation": "x", "resource_id": "r", "colour": "b"}',
+        '{"time": "2026-11-23T10:00:00Z", "operation": 3, "resource_id": "r"}',
+    ],
+)
+def test_an_event_the_writer_never_writes_is_refused_by_the_validator(text):
+    from vmsscli.history import decode
+
+    with pytest.raises(StateFileError):
+        decode(text)

@@ -47,7 +47,7 @@ RG, NAME = "rg-shop", "shop-vmss"
 OLD_IMAGE = "22.04.202410020"  # what Ubuntu2204 "latest" resolves to at creation
 NEW_IMAGE = "22.04.202411200"
 IMAGE_VERSION = "virtualMachineProfile.storageProfile.imageReference.version"
-ROLLING_OP = "Microsoft.Compute/virtualMachineScaleSets/rollingUpgrades/action"
+ROLLING_OP = "Microsoft.Compute/virtualMachineScaleSets/osRollingUpgrade/action"
 FAST = settings(max_examples=60, deadline=None)
 
 

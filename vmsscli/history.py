@@ -73,9 +73,77 @@ def encode(position: int, entry: ActivityEntry) -> Row:
 def decode(text: str) -> ActivityEntry:
     import orjson
 
+    data = orjson.loads(text)
+    entry = _plain_entry(data)
+    if entry is not None:
+        return entry
+    from pydantic_core import ValidationError
+
+    from vmsscli.errors import StateFileError
     from vmsscli.schema import validate
 
-    return validate(ActivityEntry, orjson.loads(text))
+    try:
+        return validate(ActivityEntry, data)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "the event"
+        raise StateFileError(
+            f"An event in the activity history cannot be read: {where}: {problem['msg']}. "
+            "Move the database aside to go on with an empty history."
+        ) from None
+
+
+_TEXT_FIELDS = frozenset(
+    ("operation", "resource_id", "status", "error", "command", "detail", "correlation_id", "caller")
+)
+_ID_LISTS = frozenset(("instance_ids", "requested"))
+_STATUSES = frozenset(("Started", "Succeeded", "Failed"))
+
+
+def _plain_entry(data: Any) -> ActivityEntry | None:
+    """An event as this module writes it, built without the schema's validator (loading it costs
+    a read of a few events more than the read itself); None for anything else (an upgrade
+    record, a value of an unexpected type), which the validator then reads or refuses."""
+    from datetime import UTC, datetime
+
+    from vmsscli.model import EARLIEST, LATEST, SkippedInstance
+
+    if not isinstance(data, dict):
+        return None
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _TEXT_FIELDS:
+            if not isinstance(value, str):
+                return None
+        elif key in _ID_LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return None
+        elif key == "time":
+            if not isinstance(value, str) or not value.endswith("Z"):
+                return None
+            try:
+                value = datetime.fromisoformat(value).astimezone(UTC)
+            except ValueError:
+                return None
+            if not EARLIEST <= value <= LATEST:
+                return None
+        elif key == "skipped":
+            if not isinstance(value, list):
+                return None
+            skipped = []
+            for item in value:
+                if not isinstance(item, dict) or set(item) != {"instance_id", "reason"}:
+                    return None
+                if not all(isinstance(v, str) for v in item.values()):
+                    return None
+                skipped.append(SkippedInstance(**item))
+            value = skipped
+        else:
+            return None
+        values[key] = value
+    if "time" not in values or values.get("status", "Succeeded") not in _STATUSES:
+        return None
+    return ActivityEntry(**values)
 
 
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection | None:
@@ -181,6 +249,7 @@ class StoredActivityLog(ActivityLog):
     def __deepcopy__(self, memo: dict[int, Any]) -> StoredActivityLog:
         twin = StoredActivityLog(self.path, self.generations, copy.deepcopy(self.pending, memo))
         twin._end = self._end
+        twin.caller = self.caller
         return twin
 
 

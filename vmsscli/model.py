@@ -198,6 +198,11 @@ class Extension(Strict):
     type_handler_version: str = "1.0"
     auto_upgrade_minor_version: bool = True
     settings: dict[str, Any] = field(default_factory=dict)
+    # Never printed back (Azure does not return them); a digest, so that new ones are a change.
+    protected_settings_digest: str = ""
+    enable_automatic_upgrade: bool | None = None
+    force_update_tag: str = ""
+    provision_after_extensions: list[str] = field(default_factory=list)
 
     @property
     def is_app_health(self) -> bool:
@@ -327,6 +332,9 @@ class ExtensionState(Strict):
 
     status: Literal["succeeded", "failed", "transitioning"] = "succeeded"
     message: str = ""
+    # For a custom script's failure: the digest of the configuration that failed (an
+    # unchanged one is not run again when the instance is upgraded); empty for a fault.
+    applied: str = ""
 
 
 @schema_class
@@ -356,7 +364,15 @@ class Fault(Strict):
 
 
 OperationName = Literal[
-    "start", "stop", "deallocate", "restart", "reimage", "delete", "upgrade", "create"
+    "start",
+    "stop",
+    "deallocate",
+    "restart",
+    "reimage",
+    "delete",
+    "upgrade",
+    "create",
+    "maintenance",
 ]
 
 
@@ -384,6 +400,23 @@ class RunCommandRecord(Strict):
     stderr: str = ""
     # Of its activity-log events: the endpoint's operation status finds the result by it.
     correlation_id: str = ""
+
+
+@schema_class
+class Maintenance(Strict):
+    """Platform maintenance announced for an instance, as Azure's `maintenanceRedeployStatus`
+    shows it. While `pending`, the customer may start it (`vmss perform-maintenance`): the VM
+    reboots onto the updated host, and the record stays with `last_result` set. The windows
+    are what Azure announces; the twin never starts the maintenance by itself."""
+
+    pending: bool = True
+    pre_window_start: Moment
+    pre_window_end: Moment
+    window_start: Moment
+    window_end: Moment
+    # How the last customer-initiated maintenance ended ("" for none yet: printed "None").
+    last_result: Literal["", "MaintenanceCompleted", "MaintenanceAborted", "RetryLater"] = ""
+    last_message: str = ""
 
 
 @schema_class
@@ -420,6 +453,8 @@ class Instance(Strict):
     guest: Guest = field(default_factory=Guest)
     # The latest run-command invocations, newest last (`vmss run-command list`).
     run_commands: list[RunCommandRecord] = field(default_factory=list)
+    # Platform maintenance announced for the instance (absent: none).
+    maintenance: Maintenance | None = None
 
 
 @schema_class
@@ -604,6 +639,22 @@ class SkippedInstance(Strict):
 
 
 @schema_class
+class UpgradeRecord(Strict):
+    """How a rolling upgrade ended, kept with its last event: `get-os-upgrade-history`."""
+
+    code: Literal["RollingForward", "Completed", "Cancelled", "Faulted"]
+    started: Moment
+    successful: Annotated[int, Ge(0)] = 0
+    failed: Annotated[int, Ge(0)] = 0
+    in_progress: Annotated[int, Ge(0)] = 0
+    pending: Annotated[int, Ge(0)] = 0
+    rolled_back: Annotated[int, Ge(0)] = 0
+    image: ImageReference = field(default_factory=ImageReference)
+    error_code: str = ""
+    error_message: str = ""
+
+
+@schema_class
 class ActivityEntry(Strict):
     """One event of the activity log (Started, Succeeded or Failed)."""
 
@@ -621,6 +672,11 @@ class ActivityEntry(Strict):
     # The instance ids the request named ([] for none: the whole set; "*" as given); absent
     # in entries written before it was recorded, which name them in `command`.
     requested: list[str] | None = None
+    # On the last event of a rolling upgrade: how it ended.
+    upgrade: UpgradeRecord | None = None
+    # Who asked (Azure's `caller`): the operator named by VMSSCLI_CALLER, or the object id of
+    # the endpoint's client; empty for the twin's default operator.
+    caller: str = ""
 
 
 def time_key(moment: datetime) -> str:
@@ -637,6 +693,9 @@ class ActivityLog:
     history database (`vmsscli.history.StoredActivityLog`), which holds in memory only the
     events this unit of work records: a command reads only what it asks for.
     """
+
+    # Who this unit of work's events name as their caller (set by the session).
+    caller: str = ""
 
     def __init__(self, entries: Any = ()) -> None:
         # Events recorded since the log was loaded (all of them, in memory).
@@ -673,6 +732,12 @@ class ActivityLog:
     def with_correlation(self, correlation_id: str) -> list[ActivityEntry]:
         kept = self._kept("correlation_id = ?", (correlation_id,))
         return kept + [e for e in self.pending if e.correlation_id == correlation_id]
+
+    def for_resource(self, resource_id: str) -> list[ActivityEntry]:
+        """The events of one resource (its id matched case-insensitively, as Azure does)."""
+        key = resource_id.casefold()
+        kept = self._kept("resource_id = ?", (key,))
+        return kept + [e for e in self.pending if e.resource_id.casefold() == key]
 
     def between(self, start: datetime | None, end: datetime | None) -> list[ActivityEntry]:
         """The events whose time is in [start, end] (either end open), in recorded order."""

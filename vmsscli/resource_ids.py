@@ -7,6 +7,8 @@ except ImportError:  # pragma: no cover - other interpreters
     from hashlib import sha1 as _new_sha1
 
 VMSS_TYPE = "Microsoft.Compute/virtualMachineScaleSets"
+# The simulated subscription's tenant (its tokens, its activity log's events).
+TENANT_ID = "7e57ab1e-0000-4000-8000-00000000feed"
 
 
 def sha1(data: bytes) -> bytes:

@@ -184,14 +184,65 @@ def _image_reference(scale_set: ScaleSet, exact_version: str | None) -> dict[str
     return out
 
 
-def _extension_model(ext: Extension) -> dict[str, Any]:
+def extension_model(ext: Extension) -> dict[str, Any]:
+    """An extension of the scale set model as az prints it (`vmss show`, `vmss extension`)."""
+    out: dict[str, Any] = {"autoUpgradeMinorVersion": ext.auto_upgrade_minor_version}
+    if ext.enable_automatic_upgrade is not None:
+        out["enableAutomaticUpgrade"] = ext.enable_automatic_upgrade
+    if ext.force_update_tag:
+        out["forceUpdateTag"] = ext.force_update_tag
+    out["name"] = ext.name
+    if ext.provision_after_extensions:
+        out["provisionAfterExtensions"] = list(ext.provision_after_extensions)
+    out.update(
+        {
+            "publisher": ext.publisher,
+            "settings": ext.settings,
+            "type": ext.type,
+            "typeHandlerVersion": ext.type_handler_version,
+        }
+    )
+    return out
+
+
+def os_upgrade_view(location: str, record: Any, ended: datetime | None) -> dict[str, Any]:
+    """One entry of `az vmss get-os-upgrade-history` (UpgradeOperationHistoricalStatusInfo):
+    az prints it as Azure sends it, `properties` not flattened."""
+    running: dict[str, Any] = {"code": record.code}
+    if ended is not None:
+        running["endTime"] = azure_time(ended)
+    running["startTime"] = azure_time(record.started)
+    properties: dict[str, Any] = {}
+    if record.error_code:
+        properties["error"] = {"code": record.error_code, "message": record.error_message}
+    image = record.image
+    properties.update(
+        {
+            "progress": {
+                "failedInstanceCount": record.failed,
+                "inProgressInstanceCount": record.in_progress,
+                "pendingInstanceCount": record.pending,
+                "successfulInstanceCount": record.successful,
+            },
+            "rollbackInfo": {
+                "failedRolledbackInstanceCount": 0,
+                "successfullyRolledbackInstanceCount": record.rolled_back,
+            },
+            "runningStatus": running,
+            "startedBy": "User",
+            "targetImageReference": {
+                "exactVersion": image.exact_version,
+                "offer": image.offer,
+                "publisher": image.publisher,
+                "sku": image.sku,
+                "version": image.version,
+            },
+        }
+    )
     return {
-        "autoUpgradeMinorVersion": ext.auto_upgrade_minor_version,
-        "name": ext.name,
-        "publisher": ext.publisher,
-        "settings": ext.settings,
-        "type": ext.type,
-        "typeHandlerVersion": ext.type_handler_version,
+        "location": location,
+        "properties": properties,
+        "type": "Microsoft.Compute/virtualMachineScaleSets/rollingUpgrades",
     }
 
 
@@ -226,9 +277,7 @@ def vmss_view(subscription: str, rg: str, name: str, scale_set: ScaleSet) -> dic
     )
     profile: dict[str, Any] = {}
     if model.extensions:
-        profile["extensionProfile"] = {
-            "extensions": [_extension_model(e) for e in model.extensions]
-        }
+        profile["extensionProfile"] = {"extensions": [extension_model(e) for e in model.extensions]}
     profile["networkProfile"] = network
     profile["osProfile"] = _os_profile(scale_set, {"computerNamePrefix": _prefix(scale_set, name)})
     profile["storageProfile"] = {
@@ -601,6 +650,8 @@ def vm_instance_view(
             _extension_instance_view(scale_set, inst, ext, updated) for ext in model.extensions
         ]
     out["hyperVGeneration"] = "V2" if model.image.sku.lower().endswith(("gen2", "-g2")) else "V1"
+    if allocated and inst.maintenance is not None:
+        out["maintenanceRedeployStatus"] = maintenance_redeploy_status(inst.maintenance)
     if allocated:
         out["osName"], out["osVersion"] = os_name_version(scale_set)
     out["platformFaultDomain"] = inst.fault_domain
@@ -654,6 +705,35 @@ def vm_instance_view(
             code, level, display = HEALTH_STATUS[effective_health(scale_set, inst)]
             out["vmHealth"] = {"status": _status(code, level, display, time=updated)}
     return out
+
+
+def maintenance_redeploy_status(maintenance: Any) -> dict[str, Any]:
+    """An instance's announced platform maintenance (MaintenanceRedeployStatus)."""
+    out: dict[str, Any] = {
+        "isCustomerInitiatedMaintenanceAllowed": maintenance.pending,
+        "lastOperationResultCode": maintenance.last_result or "None",
+    }
+    if maintenance.last_message:
+        out["lastOperationMessage"] = maintenance.last_message
+    out["maintenanceWindowEndTime"] = azure_time(maintenance.window_end)
+    out["maintenanceWindowStartTime"] = azure_time(maintenance.window_start)
+    out["preMaintenanceWindowEndTime"] = azure_time(maintenance.pre_window_end)
+    out["preMaintenanceWindowStartTime"] = azure_time(maintenance.pre_window_start)
+    return out
+
+
+def vmss_sku_view(name: str, tier: str, maximum: int) -> dict[str, Any]:
+    """One size a scale set can be resized to (VirtualMachineScaleSetSku), as az prints it."""
+    return {
+        "capacity": {
+            "defaultCapacity": 1,
+            "maximum": maximum,
+            "minimum": 0,
+            "scaleType": "Automatic",
+        },
+        "resourceType": VMSS_TYPE,
+        "sku": {"name": name, "tier": tier},
+    }
 
 
 def vmss_instance_view(scale_set: ScaleSet) -> dict[str, Any]:

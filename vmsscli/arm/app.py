@@ -63,6 +63,8 @@ class Call:
     headers: Any
     body_bytes: bytes
     request_id: str
+    # Who the request's events name (the token's object id).
+    caller: str = ""
 
     def json(self) -> Any:
         if not self.body_bytes.strip():
@@ -86,7 +88,7 @@ class Call:
         return body
 
     def session(self):
-        return self.endpoint.session(f"{self.method} {self.path}")
+        return self.endpoint.session(f"{self.method} {self.path}", caller=self.caller)
 
 
 Handler = Callable[[Call], Reply]
@@ -121,10 +123,10 @@ class Endpoint:
 
     # --- state ------------------------------------------------------------------------------
 
-    def session(self, command: str):
+    def session(self, command: str, *, caller: str = ""):
         from vmsscli.service.session import Session
 
-        return Session(self.state_path, command=command, speed=self.speed)
+        return Session(self.state_path, command=command, caller=caller, speed=self.speed)
 
     def _identity(self) -> tuple[int, int, int] | None:
         import os
@@ -271,8 +273,9 @@ async def _handle(endpoint: Endpoint, request: Request, request_id: str) -> Repl
         segments[0].lower() in PUBLIC
         or (len(segments) > 1 and segments[1].lower() in ("v2.0", "oauth2", ".well-known"))
     )
+    caller = ""
     if not public:
-        _authenticate(endpoint, request)
+        caller = _authenticate(endpoint, request)
         _check_api_version(segments, query)
     body = await _body(request)
     call = Call(
@@ -284,6 +287,7 @@ async def _handle(endpoint: Endpoint, request: Request, request_id: str) -> Repl
         headers=request.headers,
         body_bytes=body,
         request_id=request_id,
+        caller=caller,
     )
     if not public and len(segments) >= 2 and segments[0].lower() == "subscriptions":
         await run_in_threadpool(_check_subscription, endpoint, segments[1])
@@ -336,7 +340,9 @@ def _unknown_route(segments: list[str]) -> ArmError:
     )
 
 
-def _authenticate(endpoint: Endpoint, request: Request) -> None:
+def _authenticate(endpoint: Endpoint, request: Request) -> str:
+    """Check the bearer token; the caller the activity log names (the client's object id, as
+    Azure names a service principal)."""
     header = request.headers.get("authorization", "")
     challenge = {
         "WWW-Authenticate": f'Bearer authorization_uri="{endpoint.base_url}{_tenant()}", '
@@ -358,9 +364,10 @@ def _authenticate(endpoint: Endpoint, request: Request) -> None:
             headers=challenge,
         )
     try:
-        endpoint.signer.verify(token.strip())
+        claims = endpoint.signer.verify(token.strip())
     except TokenError as exc:
         raise ArmError(401, exc.code, exc.message, headers=challenge) from None
+    return str(claims.get("oid", ""))
 
 
 def _tenant() -> str:

@@ -555,6 +555,156 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
         call.endpoint.forget()
         return _accepted(call, started.correlation_id, _location(call.endpoint.current(), rg, name))
 
+    @route("GET", f"{VMSS}/extensions")
+    def list_extensions(call: Call) -> Reply:
+        from vmsscli.service.compute import extension_views
+
+        rg, name = call.params["rg"], call.params["vmss"]
+        return call.endpoint.cached_reply(
+            _key(call),
+            lambda state: Reply(
+                body={
+                    "value": [
+                        _extension(state, rg, name, e) for e in extension_views(state, rg, name)
+                    ]
+                }  # fmt: skip
+            ),
+        )
+
+    @route("GET", f"{VMSS}/extensions/{{extension}}")
+    def get_extension(call: Call) -> Reply:
+        from vmsscli.errors import ServiceError
+        from vmsscli.service.compute import extension_views
+
+        rg, name, wanted = call.params["rg"], call.params["vmss"], call.params["extension"]
+
+        def render(state) -> Reply:
+            found = [e for e in extension_views(state, rg, name) if e["name"] == wanted]
+            if not found:
+                raise ServiceError(
+                    "NotFound",
+                    "The entity was not found in this Azure location.",
+                    status=404,
+                )
+            return Reply(body=_extension(state, rg, name, found[0]))
+
+        return call.endpoint.cached_reply(_key(call), render)
+
+    # The extension image catalogue az reads for `vmss extension set` without --version.
+    IMAGES = f"{SUB}/providers/microsoft.compute/locations/{{location}}/publishers"
+
+    @route("GET", IMAGES)
+    def extension_publishers(call: Call) -> Reply:
+        from vmsscli.domain.extensions import CATALOGUE
+
+        names = dict.fromkeys(pub for pub, _, _ in CATALOGUE)
+        return Reply(body=[_catalogue_item(call, [p]) for p in names])
+
+    @route("GET", f"{IMAGES}/{{publisher}}/artifacttypes/vmextension/types")
+    def extension_types(call: Call) -> Reply:
+        from vmsscli.domain.extensions import CATALOGUE
+
+        wanted = call.params["publisher"].casefold()
+        kinds = [(pub, kind) for pub, kind, _ in CATALOGUE if pub.casefold() == wanted]
+        if not kinds:
+            raise ArmError(404, "NotFound", f"Artifact: publisher {call.params['publisher']} "
+                           "was not found.")  # fmt: skip
+        return Reply(body=[_catalogue_item(call, [pub, kind]) for pub, kind in kinds])
+
+    @route("GET", f"{IMAGES}/{{publisher}}/artifacttypes/vmextension/types/{{type}}/versions")
+    def extension_versions(call: Call) -> Reply:
+        from vmsscli.domain.extensions import LATEST
+
+        pub, kind = call.params["publisher"], call.params["type"]
+        latest = LATEST.get((pub.casefold(), kind.casefold()))
+        if latest is None:
+            raise ArmError(404, "NotFound", f"Artifact: type {kind} was not found.")
+        major, minor = latest.split(".")
+        names = [f"{major}.{m}.0" for m in range(max(0, int(minor) - 2), int(minor) + 1)]
+        return Reply(body=[_catalogue_item(call, [pub, kind, v]) for v in names])
+
+    @route("POST", f"{VMSS}/extensionrollingupgrade")
+    def extension_upgrade(call: Call) -> Reply:
+        from vmsscli.service.compute import change_extensions
+
+        rg, name = call.params["rg"], call.params["vmss"]
+        started = change_extensions(call.session(), rg, name, "upgrade", wait=False)
+        call.endpoint.forget()
+        if not started.correlation_id:
+            return Reply(200)  # nothing for the instances to do: done at once
+        return _accepted(call, started.correlation_id, _location(call.endpoint.current(), rg, name))
+
+    @route("GET", f"{VMSS}/osupgradehistory")
+    def os_upgrade_history(call: Call) -> Reply:
+        from vmsscli.service.compute import os_upgrade_history as history
+
+        rg, name = call.params["rg"], call.params["vmss"]
+        return call.endpoint.cached_reply(
+            _key(call),
+            lambda state: Reply(
+                body={"value": history(state, rg, name, call.session().now(state))}
+            ),
+        )
+
+    @route("GET", f"{VMSS}/skus")
+    def list_skus(call: Call) -> Reply:
+        from vmsscli.service.maintenance import sku_page
+
+        rg, name = call.params["rg"], call.params["vmss"]
+
+        def render(state) -> Reply:
+            page, following = sku_page(state, rg, name, _skip_token(call.query.get("$skiptoken")))
+            next_link = _next_link(call, following) if following is not None else None
+            return Reply(body=rest.listing(page, rest.PLAIN, next_link))
+
+        return call.endpoint.cached_reply(_key(call), render)
+
+    @route("POST", f"{VMSS}/performmaintenance")
+    def perform_maintenance(call: Call) -> Reply:
+        from vmsscli.service.maintenance import perform_maintenance as perform
+
+        ids = call.json_object(required=False).get("instanceIds")
+        if ids is not None and (
+            not isinstance(ids, list) or not all(isinstance(i, str | int) for i in ids)
+        ):
+            raise bad_request(
+                "The request content was invalid and could not be deserialized: "
+                "'instanceIds' must be a list of instance ids.",
+                target="instanceIds",
+            )
+        rg, name = call.params["rg"], call.params["vmss"]
+        started = perform(call.session(), rg, name, [str(i) for i in ids] if ids else None,
+                          wait=False)  # fmt: skip
+        call.endpoint.forget()
+        return _accepted(call, started.correlation_id, _location(call.endpoint.current(), rg, name))
+
+    @route("POST", f"{VM}/simulateeviction")
+    def simulate_eviction(call: Call) -> Reply:
+        from vmsscli.service.maintenance import simulate_eviction as evict
+
+        evict(call.session(), call.params["rg"], call.params["vmss"], call.params["vm"])
+        call.endpoint.forget()
+        return Reply(204)
+
+    @route("GET", f"{SUB}/providers/microsoft.insights/eventtypes/management/values")
+    def activity_log(call: Call) -> Reply:
+        from vmsscli.service.monitor import PAGE_SIZE, activity_events
+
+        def render(state) -> Reply:
+            found = activity_events(
+                state,
+                call.query.get("$filter"),
+                call.query.get("$select"),
+                call.session().now(state),
+            )
+            skip = _skip_token(call.query.get("$skiptoken"))
+            more = skip + PAGE_SIZE < len(found)
+            page = found[skip : skip + PAGE_SIZE]
+            next_link = _next_link(call, skip + PAGE_SIZE) if more else None
+            return Reply(body=rest.listing(page, rest.PLAIN, next_link))
+
+        return call.endpoint.cached_reply(_key(call), render)
+
     @route("POST", f"{VMSS}/rollingupgrades/cancel")
     def rolling_cancel(call: Call) -> Reply:
         from vmsscli.service.compute import cancel_rolling_upgrade
@@ -599,6 +749,20 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _skip_token(text: str | None) -> int:
+    if text is None:
+        return 0
+    if not text.isdigit():
+        raise bad_request(f"The $skiptoken '{text}' is not one this endpoint issued.")
+    return int(text)
+
+
+def _next_link(call: Call, skip: int) -> str:
+    query = {k: v for k, v in call.query.items() if k != "$skiptoken"}
+    query["$skiptoken"] = str(skip)
+    return f"{call.endpoint.base_url}{call.path.lstrip('/')}?{urllib.parse.urlencode(query)}"
 
 
 def _key(call: Call) -> str:
@@ -666,6 +830,34 @@ def _instance(state, rg: str, name: str, vm: str):
 
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     return find_instance(scale_set, key, rg_key, vm)
+
+
+def _catalogue_item(call: Call, parts: list[str]) -> dict[str, Any]:
+    """One entry of the extension image catalogue: a publisher, a type, or a version."""
+    location = call.params["location"]
+    sub = call.endpoint.current().subscription_id
+    path = f"/Subscriptions/{sub}/Providers/Microsoft.Compute/Locations/{location}/Publishers/"
+    path += parts[0]
+    if len(parts) > 1:
+        path += f"/ArtifactTypes/VMExtension/Types/{parts[1]}"
+    if len(parts) > 2:
+        path += f"/Versions/{parts[2]}"
+    return {"id": path, "location": location, "name": parts[-1]}
+
+
+def _extension(state, rg: str, name: str, printed: dict[str, Any]) -> dict[str, Any]:
+    """A model extension as its own resource (VirtualMachineScaleSetExtensions_Get)."""
+    from vmsscli.domain.fleet import find_scale_set
+    from vmsscli.resource_ids import vmss_id
+
+    rg_key, key, _ = find_scale_set(state, rg, name)
+    body = rest.to_rest(printed, rest.VMSS_EXTENSION)
+    body["properties"]["provisioningState"] = "Succeeded"
+    return {
+        "id": f"{vmss_id(state.subscription_id, rg_key, key)}/extensions/{printed['name']}",
+        "type": "Microsoft.Compute/virtualMachineScaleSets/extensions",
+        **body,
+    }
 
 
 def _location(state, rg: str, name: str) -> str:

@@ -17,7 +17,8 @@ import time
 import uuid
 from pathlib import Path
 
-TENANT_ID = "7e57ab1e-0000-4000-8000-00000000feed"
+from vmsscli.resource_ids import TENANT_ID
+
 LIFETIME = 24 * 3600
 
 

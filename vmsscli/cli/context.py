@@ -82,6 +82,7 @@ def session():
         is_default=is_default,
         pinned_now=os.environ.get("VMSSCLI_NOW"),
         command=command_line(),
+        caller=os.environ.get("VMSSCLI_CALLER", "").strip(),
         on_warning=warn,
         on_created=_note_created,
         discard=_what_if if current.what_if else None,

@@ -1,7 +1,8 @@
 """The `az` (and `vmss`) a rehearsed runbook finds on its PATH.
 
-`az vmss ...` runs `vmss ...` against the rehearsal's throwaway state; every other `az` command
-is refused, so nothing can reach a real subscription. With `--real-az`, `az ...` is the real
+`az vmss ...` and `az monitor activity-log ...` run as `vmss ...` against the rehearsal's
+throwaway state; every other `az` command is refused with the reason, so nothing can reach a
+real subscription. With `--real-az`, `az ...` is the real
 az, logged in to a cloud that is the rehearsal's own endpoint on that state (its config folder
 is the rehearsal's, not the user's). Each call appends one line to the rehearsal's journal:
 the arguments, the exit code, snapshots before and after, and the activity-log entries it
@@ -27,6 +28,29 @@ def _state():
     return context.read_state()
 
 
+def twin_command(args: list[str]) -> tuple[list[str] | None, str]:
+    """The `vmss` arguments an `az` command line runs as here, or None and why it cannot."""
+    if args[:1] == ["vmss"]:
+        return args[1:], ""
+    if args[:2] == ["monitor", "activity-log"]:
+        if args[2:3] in (["list"], []) or args[2:3] == ["--help"]:
+            return args, ""
+        return None, (
+            f"'az monitor activity-log {args[2]}' (activity-log alerts) is not simulated: only "
+            "'az monitor activity-log list' runs here"
+        )
+    if args[:1] == ["monitor"]:
+        what = " ".join(["az", *args[:2]])
+        return None, (
+            f"'{what}' is not simulated yet: of 'az monitor', only 'activity-log list' runs here"
+        )
+    what = " ".join(["az", *args[:2]]) if args else "az"
+    return None, (
+        f"'{what}' is outside the twin: only 'az vmss' and 'az monitor activity-log' commands "
+        "run here"
+    )
+
+
 def _append(record: dict) -> None:
     with open(os.environ[JOURNAL], "a", encoding="utf-8") as journal:
         journal.write(json.dumps(record) + "\n")
@@ -37,15 +61,15 @@ def main(program: str) -> None:
     typed = [program, *args]
     real = program == "az" and os.environ.get(REAL_AZ) == "1"
     if program == "az" and not real:
-        if not args or args[0] != "vmss":
-            what = " ".join(["az", *args[:2]]) if args else "az"
+        runs, reason = twin_command(args)
+        if runs is None:
             sys.stderr.write(
-                f"ERROR: '{what}' is not allowed in a rehearsal: only 'az vmss' commands run "
-                "here, against a throwaway copy of the state. Nothing was sent to Azure.\n"
+                f"ERROR: not allowed in a rehearsal: {reason}, against a throwaway copy of the "
+                "state. Nothing was sent to Azure.\n"
             )
-            _append({"argv": typed, "exitCode": 2, "refused": True})
+            _append({"argv": typed, "exitCode": 2, "refused": True, "reason": reason})
             sys.exit(2)
-        args = args[1:]
+        args = runs
     from vmsscli.cli.context import now
     from vmsscli.domain.rehearsal import snapshot
     from vmsscli.schema import dump

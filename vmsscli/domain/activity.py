@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from vmsscli.model import ActivityEntry, SkippedInstance, State
+from vmsscli.model import ActivityEntry, SkippedInstance, State, UpgradeRecord
 from vmsscli.resource_ids import name_uuid
 
 _CORRELATION_NAMESPACE = bytes.fromhex("6f1c2a0e5b7d4c1e9a532f8e7d6c4b10")
@@ -32,6 +32,7 @@ def record(
     correlation_id: str = "",
     detail: str = "",
     requested: list[str] | None = None,
+    upgrade: UpgradeRecord | None = None,
 ) -> ActivityEntry:
     entry = ActivityEntry(
         time=now,
@@ -45,6 +46,8 @@ def record(
         detail=detail,
         correlation_id=correlation_id or new_correlation_id(state, now, operation, resource_id),
         requested=requested,
+        upgrade=upgrade,
+        caller=state.activity_log.caller,
     )
     state.activity_log.append(entry)
     return entry

@@ -24,10 +24,12 @@ DISRUPTIVE = (
     "update-instances",
     "scale-in",
     "upgrade",
+    "perform-maintenance",
 )
 STAYS_DOWN = ("stop", "deallocate", "delete-instances", "scale-in")
 WHOLE_SET_CAPABLE = (
     "restart",
+    "perform-maintenance",
     "reimage",
     "stop",
     "deallocate",
@@ -64,7 +66,14 @@ def start_state(scenario) -> State:
             ),
         )
         by_id = bool(spec.instance_ids) or spec.percent is not None or spec.count is not None
-        faults.inject(scale_set, targets, fault, zone=spec.zone or None, chosen_ids=by_id)
+        faults.inject(
+            scale_set,
+            targets,
+            fault,
+            zone=spec.zone or None,
+            chosen_ids=by_id,
+            now=state.clock.now,
+        )
     return state
 
 
@@ -125,7 +134,9 @@ def classify(entry: ActivityEntry) -> str:
         "/delete/action": "delete-instances",
         "/manualUpgrade/action": "update-instances",
         "/runCommand/action": "run-command",
-        "/rollingUpgrades/action": "rolling-upgrade",
+        "/performMaintenance/action": "perform-maintenance",
+        "/osRollingUpgrade/action": "rolling-upgrade",
+        "/rollingUpgrades/action": "rolling-upgrade",  # the name before osRollingUpgrade
         "/virtualMachines/write": "protection",
     }
     for suffix, kind in suffixes.items():

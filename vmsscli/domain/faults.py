@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from vmsscli.errors import CLIError
 from vmsscli.model import (
@@ -66,6 +67,12 @@ KINDS: dict[str, Kind] = {
     "stuck-provisioning": Kind(
         "The instance stays in provisioning state Updating and takes no traffic.",
         "reimage or delete-instances",
+    ),
+    "maintenance-pending": Kind(
+        "Azure announces platform maintenance for the instance: its instance view's "
+        "maintenanceRedeployStatus allows customer-initiated maintenance.",
+        "perform-maintenance (the instance reboots)",
+        external=True,
     ),
 }
 ALIASES = {"extension-failure": "extension-failed", "agent-not-ready": "vm-agent-not-ready"}
@@ -179,9 +186,11 @@ def inject(
     *,
     zone: str | None = None,
     chosen_ids: bool = True,
+    now: datetime | None = None,
 ) -> None:
     """Apply the fault. A failing image applies to the chosen instances when they were chosen
-    by id or at random, else to a whole zone (or the whole set), new instances included."""
+    by id or at random, else to a whole zone (or the whole set), new instances included.
+    Pending maintenance is announced at `now` (its self-service window opens then)."""
     from vmsscli.domain.operations import check_image_health
 
     for inst in targets:
@@ -195,6 +204,11 @@ def inject(
             )
         elif spec.kind == "vm-agent-not-ready":
             inst.vm_agent = "not_ready"
+        elif spec.kind == "maintenance-pending":
+            from vmsscli.domain.maintenance import announce
+            from vmsscli.model import DEFAULT_CREATED
+
+            announce(inst, now or DEFAULT_CREATED)
         elif spec.kind in ("stale-process", "disk-full", "network-blocked", "stuck-provisioning"):
             same = [f for f in inst.faults if f.kind == spec.kind and f.host == spec.host]
             for fault in same:
@@ -278,6 +292,8 @@ def _remove(inst: Instance, found: FoundFault) -> None:
         inst.extensions.pop(found.detail, None)
     elif found.kind == "vm-agent-not-ready":
         inst.vm_agent = "ready"
+    elif found.kind == "maintenance-pending":
+        inst.maintenance = None
     elif found.kind == "bad-model":
         pass  # follows the model's failing images (check_image_health)
     else:
@@ -322,6 +338,9 @@ def faults_of(scale_set: ScaleSet, inst: Instance) -> list[FoundFault]:
         found.append(FoundFault("extension-failed", name, inst.extensions[name].message))
     if inst.vm_agent != "ready":
         found.append(FoundFault("vm-agent-not-ready"))
+    if inst.maintenance is not None and inst.maintenance.pending:
+        window = inst.maintenance.pre_window_end.strftime("%Y-%m-%dT%H:%M:%SZ")
+        found.append(FoundFault("maintenance-pending", f"self-service window until {window}"))
     for fault in inst.faults:
         detail = fault.host if fault.kind == "network-blocked" else ""
         if fault.kind == "bad-model":

@@ -170,7 +170,8 @@ def _read_back(scale_set: ScaleSet, before: dict[str, Any], doc: dict[str, Any])
     probe = _dig(doc, "virtualMachineProfile", "networkProfile", "healthProbe", "id")
     model.health_probe = str(probe).rstrip("/").split("/")[-1] if probe else ""
     extensions = _dig(doc, "virtualMachineProfile", "extensionProfile", "extensions")
-    model.extensions = [extension_from_printed(item) for item in (extensions or [])]
+    kept = {ext.name: ext for ext in model.extensions}
+    model.extensions = [extension_from_printed(item, kept) for item in (extensions or [])]
     sku = _dig(doc, "sku", "name")
     if sku:
         scale_set.vm_sku = str(sku)
@@ -212,8 +213,11 @@ def _rolling_policy(raw: Any) -> RollingPolicy:
     return policy
 
 
-def extension_from_printed(item: Any) -> Extension:
-    """An extension of the model as it is printed (`virtualMachineProfile.extensionProfile`)."""
+def extension_from_printed(item: Any, kept: dict[str, Extension] | None = None) -> Extension:
+    """An extension of the model as it is printed (`virtualMachineProfile.extensionProfile`),
+    or as a PUT sends it (with `protectedSettings`, kept only as a digest). Protected settings
+    a document leaves out are the ones the extension of that name had (Azure never returns
+    them, so a client cannot send them back)."""
     path = "virtualMachineProfile.extensionProfile.extensions"
     if not isinstance(item, dict) or not all(
         isinstance(item.get(k), str) and item.get(k) for k in ("name", "publisher", "type")
@@ -221,8 +225,27 @@ def extension_from_printed(item: Any) -> Extension:
         raise _invalid(path, item)
     settings = item.get("settings") or {}
     auto = item.get("autoUpgradeMinorVersion", True)
-    if not isinstance(settings, dict) or not isinstance(auto, bool):
+    enable = item.get("enableAutomaticUpgrade")
+    after = item.get("provisionAfterExtensions") or []
+    tag = item.get("forceUpdateTag") or ""
+    if (
+        not isinstance(settings, dict)
+        or not isinstance(auto, bool)
+        or not isinstance(enable, bool | None)
+        or not isinstance(after, list)
+        or not all(isinstance(name, str) for name in after)
+        or not isinstance(tag, str)
+    ):
         raise _invalid(path, item)
+    protected = item.get("protectedSettings")
+    previous = (kept or {}).get(item["name"])
+    if protected is not None:
+        import hashlib
+        import json
+
+        digest = hashlib.sha256(json.dumps(protected, sort_keys=True).encode()).hexdigest()
+    else:
+        digest = previous.protected_settings_digest if previous else ""
     return Extension(
         name=item["name"],
         publisher=item["publisher"],
@@ -230,6 +253,10 @@ def extension_from_printed(item: Any) -> Extension:
         type_handler_version=str(item.get("typeHandlerVersion", "1.0")),
         auto_upgrade_minor_version=auto,
         settings=dict(settings),
+        protected_settings_digest=digest,
+        enable_automatic_upgrade=enable,
+        force_update_tag=tag,
+        provision_after_extensions=list(after),
     )
 
 

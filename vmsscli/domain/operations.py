@@ -33,6 +33,8 @@ TRANSITIONS: dict[str, tuple[str | None, str]] = {
     "upgrade": (None, "Updating"),
     "delete": (None, "Deleting"),
     "create": ("starting", "Creating"),
+    # Customer-initiated platform maintenance: the VM reboots onto the updated host.
+    "maintenance": ("starting", "Updating"),
 }
 
 # Faults each operation repairs: processes restart with the VM, a fresh OS disk frees it.
@@ -41,13 +43,16 @@ REPAIRS: dict[str, tuple[str, ...]] = {
     "restart": ("stale-process",),
     "reimage": ("stale-process", "disk-full", "stuck-provisioning"),
     "upgrade": ("stale-process",),
+    "maintenance": ("stale-process",),
 }
+# Operations that take as long as another (and have no duration of their own in a state file).
+SAME_DURATION = {"maintenance": "restart"}
 
 
 def duration_of(state: State, name: str) -> timedelta:
     """How long operation `name` takes: its configured duration, run `clock.speed` times
     faster in wall mode."""
-    return paced(state, state.durations.of(name))
+    return paced(state, state.durations.of(SAME_DURATION.get(name, name)))
 
 
 def paced(state: State, delta: timedelta) -> timedelta:
@@ -68,8 +73,9 @@ def begin(
     inst.updated = now
 
 
-def complete(scale_set: ScaleSet, inst: Instance) -> None:
-    """Apply the final effects of the instance's pending operation."""
+def complete(scale_set: ScaleSet, inst: Instance, set_name: str = "") -> None:
+    """Apply the final effects of the instance's pending operation (`set_name`: the scale set's,
+    for what its extensions' commands see as the host name)."""
     op = inst.operation
     assert op is not None
     name = op.name
@@ -81,13 +87,17 @@ def complete(scale_set: ScaleSet, inst: Instance) -> None:
         return
     repaired = REPAIRS.get(name, ())
     inst.faults = [fault for fault in inst.faults if fault.kind not in repaired]
-    if name in ("start", "restart", "reimage", "create"):
+    if name in ("start", "restart", "reimage", "create", "maintenance"):
         inst.power_state = "running"
     elif name == "stop":
         inst.power_state = "stopped"
     elif name == "deallocate":
         inst.power_state = "deallocated"
-    if name in ("start", "restart", "reimage", "upgrade", "create"):
+    if name == "maintenance" and inst.maintenance is not None:
+        inst.maintenance.pending = False
+        inst.maintenance.last_result = "MaintenanceCompleted"
+        inst.maintenance.last_message = ""
+    if name in ("start", "restart", "reimage", "upgrade", "create", "maintenance"):
         # The guest boots: the application starts afresh; a hung app or agent comes back.
         inst.booted = op.completes
         inst.health = "healthy"
@@ -100,6 +110,10 @@ def complete(scale_set: ScaleSet, inst: Instance) -> None:
     if name in ("reimage", "create"):
         rerun_extensions(scale_set, inst)
         inst.guest = Guest()
+    if name in ("reimage", "upgrade", "create"):
+        from vmsscli.domain.extensions import run_commands
+
+        run_commands(scale_set, set_name, inst, op.completes)
     if any(fault.kind == "stuck-provisioning" for fault in inst.faults):
         inst.provisioning_state = "Updating"
 
@@ -165,17 +179,17 @@ def settle(state: State, now: datetime, only: str | None = None) -> None:
             break
         due = sorted(
             (
-                (inst.id, scale_set, inst)
-                for _rg, _name, scale_set in state.scale_sets()
+                (inst.id, set_name, scale_set, inst)
+                for _rg, set_name, scale_set in state.scale_sets()
                 for inst in scale_set.instances
                 if _due(inst, moment, only) and inst.operation.completes == moment
             ),
             key=lambda item: item[0],
         )
-        for _id, scale_set, inst in due:
+        for _id, set_name, scale_set, inst in due:
             assert inst.operation is not None
             finished[inst.operation.correlation_id] = moment
-            complete(scale_set, inst)
+            complete(scale_set, inst, set_name)
         if only is not None:
             continue
         for _rg, _name, scale_set in state.scale_sets():

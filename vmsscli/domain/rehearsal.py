@@ -103,9 +103,8 @@ def command_report(step: dict[str, Any], threshold: int) -> dict[str, Any]:
         "warnings": [],
     }
     if step.get("refused"):
-        row["warnings"].append(
-            f"refused: '{' '.join(argv[:2])}' is not an 'az vmss' command; nothing ran"
-        )
+        reason = step.get("reason") or f"'{' '.join(argv[:2])}' is not an 'az vmss' command"
+        row["warnings"].append(f"refused: {reason}; nothing ran")
         return row
     before, after = step["before"], step["after"]
     entries = [validate(ActivityEntry, e) for e in step.get("entries", [])]

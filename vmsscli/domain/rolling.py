@@ -15,6 +15,7 @@ so progress is a pure function of the state and the clock (`operations.settle` d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +30,10 @@ from vmsscli.model import (
     RollingUpgrade,
     ScaleSet,
     State,
+    UpgradeRecord,
 )
 
-OPERATION = "Microsoft.Compute/virtualMachineScaleSets/rollingUpgrades/action"
+OPERATION = "Microsoft.Compute/virtualMachineScaleSets/osRollingUpgrade/action"
 NO_HEALTH = (
     "Rolling Upgrade mode is not supported for this Virtual Machine Scale Set because a "
     "health probe or health extension was not provided."
@@ -333,6 +335,7 @@ def _log(
     instance_ids: list[str],
     detail: str,
     error: str = "",
+    outcome: UpgradeRecord | None = None,
 ) -> None:
     """An event of the upgrade, under the correlation id of its Started event."""
     events = state.activity_log.with_correlation(upgrade.correlation_id)
@@ -350,6 +353,7 @@ def _log(
         command=started.command,
         correlation_id=upgrade.correlation_id,
         detail=detail,
+        upgrade=outcome,
     )
 
 
@@ -362,6 +366,7 @@ def _fault(
     message: str,
 ) -> None:
     upgrade.error_code, upgrade.error_message = code, message
+    rolled_back = 0
     if _policy(scale_set).rollback_failed_instances_on_policy_breach:
         for inst in scale_set.instances:
             previous = upgrade.previous.get(str(inst.id))
@@ -369,7 +374,11 @@ def _fault(
                 inst.model_version = previous.model_version
                 inst.image_version = previous.image_version
                 operations.check_image_health(scale_set, inst)
-    _end(state, scale_set, upgrade, "Faulted", when, error=f"({code}) {message}")
+                rolled_back += 1
+    _end(
+        state, scale_set, upgrade, "Faulted", when, error=f"({code}) {message}",
+        rolled_back=rolled_back,
+    )  # fmt: skip
 
 
 def _end(
@@ -379,10 +388,23 @@ def _end(
     status: str,
     when: datetime,
     error: str = "",
+    rolled_back: int = 0,
 ) -> None:
     upgrade.status = status  # type: ignore[assignment]
     upgrade.phase = "waiting"
     upgrade.next_batch_at = None
+    counts = progress_of(upgrade)
+    outcome = UpgradeRecord(
+        code=status,  # type: ignore[arg-type]
+        started=upgrade.started,
+        successful=counts["successfulInstanceCount"],
+        failed=counts["failedInstanceCount"],
+        pending=counts["pendingInstanceCount"],
+        rolled_back=rolled_back,
+        image=replace(scale_set.model.image),
+        error_code=upgrade.error_code,
+        error_message=upgrade.error_message,
+    )
     _log(
         state,
         upgrade,
@@ -392,12 +414,17 @@ def _end(
         f"rolling upgrade {status.lower()}: {len(upgrade.succeeded)} upgraded, "
         f"{len(upgrade.failed)} unhealthy",
         error,
+        outcome,
     )
 
 
 def progress(scale_set: ScaleSet) -> dict[str, int]:
     upgrade = scale_set.rolling_upgrade
     assert upgrade is not None
+    return progress_of(upgrade)
+
+
+def progress_of(upgrade: RollingUpgrade) -> dict[str, int]:
     total = sum(len(b) for b in upgrade.batches)
     in_progress = (
         len(upgrade.batches[upgrade.batch])
@@ -411,6 +438,46 @@ def progress(scale_set: ScaleSet) -> dict[str, int]:
         "pendingInstanceCount": total - done - in_progress,
         "successfulInstanceCount": len(upgrade.succeeded),
     }
+
+
+# Azure returns the latest five OS upgrade attempts of the last two months.
+HISTORY_COUNT = 5
+HISTORY_DAYS = 60
+
+
+def os_upgrade_history(
+    state: State, scale_set: ScaleSet, resource_id: str, now: datetime
+) -> list[tuple[UpgradeRecord, datetime | None]]:
+    """The set's rolling upgrades, newest first, each with its end (None: still under way):
+    those that ended, from their last activity event, and the one rolling forward."""
+    from datetime import timedelta
+
+    found: list[tuple[UpgradeRecord, datetime | None]] = [
+        (e.upgrade, e.time)
+        for e in state.activity_log.for_resource(resource_id)
+        if e.operation == OPERATION and e.upgrade is not None
+    ]
+    upgrade = scale_set.rolling_upgrade
+    if upgrade is not None and upgrade.status == "RollingForward":
+        counts = progress_of(upgrade)
+        found.append(
+            (
+                UpgradeRecord(
+                    code="RollingForward",
+                    started=upgrade.started,
+                    successful=counts["successfulInstanceCount"],
+                    failed=counts["failedInstanceCount"],
+                    in_progress=counts["inProgressInstanceCount"],
+                    pending=counts["pendingInstanceCount"],
+                    image=replace(scale_set.model.image),
+                ),
+                None,
+            )
+        )
+    since = now - timedelta(days=HISTORY_DAYS)
+    recent = [item for item in found if item[0].started >= since]
+    recent.sort(key=lambda item: item[0].started, reverse=True)
+    return recent[:HISTORY_COUNT]
 
 
 def status_view(scale_set: ScaleSet) -> dict[str, Any]:

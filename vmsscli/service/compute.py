@@ -354,6 +354,49 @@ def update_scale_set(
         return Started(correlation_id=waits[0] if waits else "", result=result)
 
 
+def os_upgrade_history(state, rg: str, name: str, now) -> list[dict[str, Any]]:
+    """`vmss get-os-upgrade-history`: the set's rolling upgrades, newest first."""
+    from vmsscli.domain.fleet import find_scale_set
+    from vmsscli.domain.rolling import os_upgrade_history as history
+    from vmsscli.resource_ids import vmss_id
+    from vmsscli.views import os_upgrade_view
+
+    rg_key, key, scale_set = find_scale_set(state, rg, name)
+    resource_id = vmss_id(state.subscription_id, rg_key, key)
+    return [
+        os_upgrade_view(scale_set.location, record, ended)
+        for record, ended in history(state, scale_set, resource_id, now)
+    ]
+
+
+def extension_views(state, rg: str, name: str) -> list[dict[str, Any]]:
+    """The model's extensions as `vmss extension list` prints them."""
+    from vmsscli.domain.fleet import find_scale_set
+    from vmsscli.views import extension_model
+
+    _, _, scale_set = find_scale_set(state, rg, name)
+    return [extension_model(e) for e in scale_set.model.extensions]
+
+
+def change_extensions(
+    session: Session, rg: str, name: str, change: str, *, spec=None, wait: bool = True
+) -> Started:
+    """Set, delete or upgrade the model's extensions (see `domain.extensions`): a model update,
+    waited for as `update_scale_set` waits."""
+    from vmsscli.domain import operations
+    from vmsscli.domain.extensions import set_extensions
+    from vmsscli.views import vmss_view
+
+    with session.write((rg, name)) as state:
+        outcome = set_extensions(
+            state, rg, name, change, session.now(state), spec=spec, command=session.command
+        )
+        if wait and outcome.correlation_id:
+            operations.wait_for(state, outcome.correlation_id)
+        result = vmss_view(state.subscription_id, outcome.rg, outcome.name, outcome.scale_set)
+        return Started(correlation_id=outcome.correlation_id, result=result)
+
+
 def scale(session: Session, rg: str, name: str, capacity: int, *, wait: bool) -> Started:
     from vmsscli.domain import operations
     from vmsscli.domain.scaling import scale as scale_to

@@ -28,6 +28,8 @@ class Session:
     pinned_now: str | None = None
     # The command line (or request) recorded with every activity event.
     command: str = ""
+    # Who the events name as their caller ("" for the twin's default operator).
+    caller: str = ""
     # Called with each warning as it arises (the CLI prints them on stderr); also kept.
     on_warning: Callable[[str], None] | None = None
     # Called when the state file did not exist and was created from the demo fleet.
@@ -70,6 +72,7 @@ class Session:
 
         if self.speed is not None:
             state.clock.speed = self.speed
+        state.activity_log.caller = self.caller
         settle(state, self.now(state))
 
     @contextlib.contextmanager

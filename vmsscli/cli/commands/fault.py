@@ -14,7 +14,7 @@ InstanceIds = Annotated[list[str] | None, typer.Option("--instance-ids", help=SE
 Zone = Annotated[str | None, typer.Option("--zone", help="Only instances in this zone.")]
 KIND_HELP = (
     "The fault. Allowed values: app-unhealthy, extension-failed, stale-process, disk-full, "
-    "vm-agent-not-ready, network-blocked, bad-model, stuck-provisioning."
+    "vm-agent-not-ready, network-blocked, bad-model, stuck-provisioning, maintenance-pending."
 )
 Name = Annotated[str, typer.Option("--name", "-n", help="Scale set name.")]
 
@@ -140,7 +140,9 @@ def register(app: typer.Typer) -> None:
             )
             faults.check(scale_set, spec)
             by_id = not is_whole_set(instance_ids) or percent is not None or count is not None
-            faults.inject(scale_set, targets, spec, zone=zone, chosen_ids=by_id)
+            faults.inject(
+                scale_set, targets, spec, zone=zone, chosen_ids=by_id, now=context.now(state)
+            )
         detail = spec.extension or spec.host or spec.image_version
         context.report(
             {
