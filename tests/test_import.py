@@ -412,8 +412,6 @@ def test_settings_without_a_place_are_listed_and_bad_values_defaulted():
         "should be greater than or equal to 5); the default is used",
         "upgradePolicy.automaticOSUpgradePolicy: automatic OS image upgrades are not "
         "simulated (change the image with 'vmss update --set ...')",
-        "automaticRepairsPolicy: automatic instance repairs are not simulated; unhealthy "
-        "instances stay unhealthy until an action repairs them",
         "virtualMachineProfile.priority 'Spot': Spot evictions are not simulated; instances "
         "behave as Regular VMs",
         "virtualMachineProfile.storageProfile.dataDisks: 2 data disk(s) have no place in the "
@@ -432,6 +430,13 @@ def test_settings_without_a_place_are_listed_and_bad_values_defaulted():
     assert s.upgrade_policy.rolling.pause_time_between_batches == "PT0S"
     assert s.model.image.publisher == "Canonical" and s.model.image.offer != "UbuntuServer"
     assert s.instances[0].zone == "" and s.instances[0].provisioning_state == "Succeeded"
+    # Automatic repairs are simulated: the policy is imported as it was.
+    repairs = s.automatic_repairs
+    assert (repairs.enabled, repairs.grace_period, repairs.repair_action) == (
+        True,
+        "PT30M",
+        "Replace",
+    )
 
 
 def test_minus_g_and_minus_n_override_the_names_in_the_show_output():

@@ -636,18 +636,43 @@ def _upgrade_policy(show: dict[str, Any], notes: list[str]) -> UpgradePolicy:
     return _build(UpgradePolicy, values, "upgradePolicy.", notes)
 
 
+def _repairs(raw: Any, notes: list[str]) -> dict[str, Any] | None:
+    """`automaticRepairsPolicy` as the state keeps it; a value Azure would not hold is noted
+    and its default (PT10M, Replace) used."""
+    if not isinstance(raw, dict):
+        return None
+    from vmsscli.durations import parse_duration
+
+    policy: dict[str, Any] = {"enabled": raw.get("enabled") is True}
+    grace = _text(raw.get("gracePeriod"))
+    if grace:
+        try:
+            minutes = parse_duration(grace).total_seconds() / 60
+        except ValueError:
+            minutes = -1
+        if grace.upper().startswith("PT") and 10 <= minutes <= 90:
+            policy["grace_period"] = grace.upper()
+        else:
+            notes.append(
+                f"automaticRepairsPolicy.gracePeriod {grace!r} is not 10 to 90 minutes; "
+                "PT10M is used"
+            )
+    action = _text(raw.get("repairAction"))
+    if action in ("Replace", "Restart", "Reimage"):
+        policy["repair_action"] = action
+    elif action:
+        notes.append(
+            f"automaticRepairsPolicy.repairAction {action!r} is not Replace, Restart or "
+            "Reimage; Replace is used"
+        )
+    return policy
+
+
 def _unmapped(show: dict[str, Any], notes: list[str]) -> None:
     """Settings that matter to an operator but have no place in the state."""
     state = _text(show.get("provisioningState"))
     if state and state != "Succeeded":
         notes.append(f"provisioningState '{state}': the scale set itself is always Succeeded here")
-    if _get(show, "automaticRepairsPolicy", "enabled") is True:
-        notes.append(
-            "automaticRepairsPolicy: automatic instance repairs are not simulated; unhealthy "
-            "instances stay unhealthy until an action repairs them"
-        )
-    if _get(show, "scaleInPolicy", "forceDeletion") is True:
-        notes.append("scaleInPolicy.forceDeletion: force deletion is not simulated")
     profile = show.get("virtualMachineProfile") or {}
     priority = _text(_get(profile, "priority"))
     if priority.lower() in ("spot", "low"):
@@ -718,6 +743,11 @@ def import_scale_set(
             notes.append(f"scaleInPolicy.rules: {rule!r} is not Default, OldestVM or NewestVM")
     if known_rules:
         values["scale_in_policy"] = ("scaleInPolicy.rules", known_rules)
+    if _get(show, "scaleInPolicy", "forceDeletion") is True:
+        values["force_deletion"] = ("scaleInPolicy.forceDeletion", True)
+    repairs = _repairs(show.get("automaticRepairsPolicy"), notes)
+    if repairs is not None:
+        values["automatic_repairs"] = ("automaticRepairsPolicy", repairs)
     tags = show.get("tags")
     if isinstance(tags, dict):
         values["tags"] = ("tags", {str(k): "" if v is None else str(v) for k, v in tags.items()})

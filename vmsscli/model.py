@@ -455,6 +455,9 @@ class Instance(Strict):
     run_commands: list[RunCommandRecord] = field(default_factory=list)
     # Platform maintenance announced for the instance (absent: none).
     maintenance: Maintenance | None = None
+    # Since when the automatic repairs service has seen the instance unhealthy (None: it has
+    # not, or the set has no repairs policy).
+    unhealthy_since: Moment | None = None
 
 
 @schema_class
@@ -501,6 +504,22 @@ class RollingUpgrade(Strict):
 
 
 @schema_class
+class AutomaticRepairs(Strict):
+    """The automatic repairs policy (`automaticRepairsPolicy`) and the state of the service that
+    carries it out (`orchestrationServices` of the set's instance view)."""
+
+    enabled: bool = True
+    # ISO 8601, 10 to 90 minutes: how long after an instance's last state change it may be
+    # repaired (Azure's default: PT10M).
+    grace_period: str = "PT10M"
+    repair_action: Literal["Replace", "Restart", "Reimage"] = "Replace"
+    # `vmss set-orchestration-service-state --service-name AutomaticRepairs --action Suspend`.
+    suspended: bool = False
+    # The correlation ids of the repairs under way (at most 5% of the set at a time).
+    under_way: list[str] = field(default_factory=list)
+
+
+@schema_class
 class ScaleSet(Strict):
     """A Uniform scale set: its model, policies and instances."""
 
@@ -514,6 +533,9 @@ class ScaleSet(Strict):
     single_placement_group: bool = True
     upgrade_policy: UpgradePolicy = field(default_factory=UpgradePolicy)
     scale_in_policy: list[Literal["Default", "OldestVM", "NewestVM"]] = field(default_factory=list)
+    # scaleInPolicy.forceDeletion: kept and printed (a scale-in deletes as fast either way).
+    force_deletion: bool = False
+    automatic_repairs: AutomaticRepairs | None = None
     model: VmModel = field(default_factory=VmModel)
     tags: dict[str, str] = field(default_factory=dict)
     # Model image versions that fail their health check (rehearsing a bad rollout).
@@ -731,7 +753,20 @@ class ActivityLog:
 
     def with_correlation(self, correlation_id: str) -> list[ActivityEntry]:
         kept = self._kept("correlation_id = ?", (correlation_id,))
-        return kept + [e for e in self.pending if e.correlation_id == correlation_id]
+        return kept + list(self._pending_by_correlation().get(correlation_id, ()))
+
+    def _pending_by_correlation(self) -> dict[str, list[ActivityEntry]]:
+        """The recorded events by correlation id, kept up to date as events are appended: a
+        long simulated day completes thousands of operations, each looking up its own."""
+        pending = self.pending
+        index = getattr(self, "_index", None)
+        if index is None or index[0] is not pending or index[1] > len(pending):
+            index = (pending, 0, {})
+        _same, done, by = index
+        for entry in pending[done:]:
+            by.setdefault(entry.correlation_id, []).append(entry)
+        self._index = (pending, len(pending), by)
+        return by
 
     def for_resource(self, resource_id: str) -> list[ActivityEntry]:
         """The events of one resource (its id matched case-insensitively, as Azure does)."""

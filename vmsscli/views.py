@@ -308,8 +308,18 @@ def vmss_view(subscription: str, rg: str, name: str, scale_set: ScaleSet) -> dic
         "provisioningState": scale_set_provisioning_state(scale_set),
         "resourceGroup": rg,
     }
-    if scale_set.scale_in_policy:
-        out["scaleInPolicy"] = {"forceDeletion": False, "rules": list(scale_set.scale_in_policy)}
+    if scale_set.scale_in_policy or scale_set.force_deletion:
+        out["scaleInPolicy"] = {
+            "forceDeletion": scale_set.force_deletion,
+            "rules": list(scale_set.scale_in_policy or ["Default"]),
+        }
+    repairs = scale_set.automatic_repairs
+    if repairs is not None:
+        out["automaticRepairsPolicy"] = {
+            "enabled": repairs.enabled,
+            "gracePeriod": repairs.grace_period,
+            "repairAction": repairs.repair_action,
+        }
     out.update(
         {
             "singlePlacementGroup": scale_set.single_placement_group,
@@ -767,6 +777,12 @@ def vmss_instance_view(scale_set: ScaleSet) -> dict[str, Any]:
             [f"ProvisioningState/{inst.provisioning_state.lower()}" for inst in scale_set.instances]
         )
     }
+    repairs = scale_set.automatic_repairs
+    if repairs is not None:
+        state = (
+            "NotRunning" if not repairs.enabled else "Suspended" if repairs.suspended else "Running"
+        )
+        out["orchestrationServices"] = [{"serviceName": "AutomaticRepairs", "serviceState": state}]
     return out
 
 

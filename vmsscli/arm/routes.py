@@ -705,6 +705,22 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
 
         return call.endpoint.cached_reply(_key(call), render)
 
+    @route("POST", f"{VMSS}/setorchestrationservicestate")
+    def set_orchestration_service_state(call: Call) -> Reply:
+        from vmsscli.service.compute import set_orchestration_service_state as change
+
+        rg, name = call.params["rg"], call.params["vmss"]
+        body = call.json_object()
+        service, action = body.get("serviceName"), body.get("action")
+        if not isinstance(service, str) or not isinstance(action, str):
+            raise bad_request(
+                "The request body must name the orchestration service (serviceName) and the "
+                "action (Suspend or Resume)."
+            )
+        correlation_id = change(call.session(), rg, name, service, action)
+        call.endpoint.forget()
+        return _accepted(call, correlation_id, _location(call.endpoint.current(), rg, name))
+
     @route("POST", f"{VMSS}/rollingupgrades/cancel")
     def rolling_cancel(call: Call) -> Reply:
         from vmsscli.service.compute import cancel_rolling_upgrade

@@ -39,6 +39,7 @@ MODULES: dict[str, str] = {
     "rolling-upgrade": "vmsscli.cli.commands.rolling_upgrade",
     "activity-log": "vmsscli.cli.commands.activity_log",
     "monitor": "vmsscli.cli.commands.monitor",
+    "set-orchestration-service-state": "vmsscli.cli.commands.repairs",
     "clock": "vmsscli.cli.commands.clock",
     "state": "vmsscli.cli.commands.state",
     "completion": "vmsscli.cli.commands.completion",

@@ -36,6 +36,18 @@ def choice(*allowed: str):
     return check
 
 
+def choices(*allowed: str):
+    """Values (an option that takes several) from a fixed set, as `choice` checks one."""
+    one = choice(*allowed)
+
+    def check(ctx: typer.Context, param: typer.CallbackParam, values: list[str] | None):
+        if not values:
+            return values
+        return [one(ctx, param, value) for value in values]
+
+    return check
+
+
 def three_state(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> bool | None:
     """az's three-state flag: absent (None), bare or `true` (True), `false` (False)."""
     if value is None:

@@ -51,6 +51,9 @@ class CreateSpec:
     overprovision: bool | None = None
     single_placement_group: bool | None = None
     scale_in_policy: list[str] = field(default_factory=list)
+    force_deletion: bool = False
+    # `automaticRepairsPolicy` as printed or sent (checked once the model is known).
+    automatic_repairs: dict[str, Any] | None = None
 
 
 def default_computer_name_prefix(rg: str, name: str) -> str:
@@ -123,6 +126,11 @@ def create_scale_set(
         tags=spec.tags,
         next_instance_id=0,
     )
+    scale_set.force_deletion = spec.force_deletion
+    if spec.automatic_repairs is not None:
+        from vmsscli.domain.model_update import repairs_policy
+
+        scale_set.automatic_repairs = repairs_policy(spec.automatic_repairs, scale_set)
     add_instances(scale_set, spec.instance_count, now)
     group.scale_sets[name] = scale_set
     activity.completed(
@@ -183,6 +191,7 @@ def spec_from_document(doc: dict[str, Any], location: str) -> CreateSpec:
     rules = pick("scaleInPolicy.rules", list, [])
     if not set(rules) <= {"Default", "OldestVM", "NewestVM"}:
         raise _invalid_property("scaleInPolicy.rules", rules)
+    repairs = pick("automaticRepairsPolicy", dict, None)
     return CreateSpec(
         instance_count=capacity,
         zones=list(zones),
@@ -206,6 +215,8 @@ def spec_from_document(doc: dict[str, Any], location: str) -> CreateSpec:
         overprovision=pick("overprovision", bool, None),
         single_placement_group=pick("singlePlacementGroup", bool, None),
         scale_in_policy=list(rules),
+        force_deletion=pick("scaleInPolicy.forceDeletion", bool, False),
+        automatic_repairs=repairs,
     )
 
 

@@ -21,7 +21,7 @@ from vmsscli.domain.fleet import LATEST_EXACT_VERSIONS, find_scale_set
 from vmsscli.domain.generic_update import apply_add, apply_remove, apply_set
 from vmsscli.domain.health import is_latest_model
 from vmsscli.errors import CLIError, ServiceError
-from vmsscli.model import Extension, RollingPolicy, ScaleSet, State
+from vmsscli.model import AutomaticRepairs, Extension, RollingPolicy, ScaleSet, State
 from vmsscli.resource_ids import vmss_id
 
 ROLLING_FIELDS = {
@@ -49,6 +49,12 @@ MODELED = (
     "sku.capacity",
     "tags",
     "scaleInPolicy",
+    "automaticRepairsPolicy",
+)
+REPAIR_ACTIONS = ("Replace", "Restart", "Reimage")
+NO_HEALTH_FOR_REPAIRS = (
+    "Automatic repairs not supported for this Virtual Machine Scale Set because a health probe "
+    "or health extension was not provided."
 )
 
 
@@ -62,6 +68,9 @@ class Edits:
     force_string: bool = False
     mode: str | None = None
     rolling: dict[str, Any] = field(default_factory=dict)
+    # What az's own flags set on the printed object before the generic edits, by top-level key
+    # (`--scale-in-policy`: scaleInPolicy.rules, `--enable-automatic-repairs`: ...).
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -183,12 +192,65 @@ def _read_back(scale_set: ScaleSet, before: dict[str, Any], doc: dict[str, Any])
         if not isinstance(rules, list) or not set(rules) <= allowed:
             raise _invalid("scaleInPolicy.rules", rules)
         scale_set.scale_in_policy = list(rules)
+    force = _dig(doc, "scaleInPolicy", "forceDeletion")
+    if force is not None:
+        if not isinstance(force, bool):
+            raise _invalid("scaleInPolicy.forceDeletion", force)
+        scale_set.force_deletion = force
+    repairs = doc.get("automaticRepairsPolicy")
+    if repairs != before.get("automaticRepairsPolicy"):
+        scale_set.automatic_repairs = repairs_policy(repairs, scale_set)
     capacity = _dig(doc, "sku", "capacity")
     if capacity != _dig(before, "sku", "capacity"):
         if not isinstance(capacity, int):
             raise _invalid("sku.capacity", capacity)
         return capacity
     return None
+
+
+def repairs_policy(raw: Any, scale_set: ScaleSet) -> AutomaticRepairs | None:
+    """`automaticRepairsPolicy` as printed or sent, checked as Azure checks it: a grace period
+    of 10 to 90 minutes (PT10M when none is given), a known action, and health monitoring for
+    an enabled policy. The service's suspension is kept."""
+    if raw is None:
+        return None
+    path = "automaticRepairsPolicy"
+    if not isinstance(raw, dict) or not set(raw) <= {"enabled", "gracePeriod", "repairAction"}:
+        raise _invalid(path, raw)
+    enabled = raw.get("enabled", False)
+    if isinstance(enabled, str) and enabled.lower() in ("true", "false"):
+        enabled = enabled.lower() == "true"  # as ARM reads a template's "true"
+    grace = raw.get("gracePeriod") or "PT10M"
+    action = raw.get("repairAction") or "Replace"
+    if not isinstance(enabled, bool):
+        raise _invalid(f"{path}.enabled", enabled)
+    canonical = {a.lower(): a for a in REPAIR_ACTIONS}
+    if not isinstance(action, str) or action.lower() not in canonical:
+        raise _invalid(f"{path}.repairAction", action)
+    from vmsscli.durations import parse_duration
+
+    if not isinstance(grace, str) or not grace.upper().startswith("PT"):
+        raise _invalid(f"{path}.gracePeriod", grace)
+    try:
+        minutes = parse_duration(grace).total_seconds() / 60
+    except ValueError:
+        raise _invalid(f"{path}.gracePeriod", grace) from None
+    if not 10 <= minutes <= 90:
+        raise ServiceError(
+            "InvalidParameter",
+            f"The value '{grace}' of parameter '{path}.gracePeriod' is out of range. The value "
+            "must be between 'PT10M' and 'PT90M', inclusive.",
+            target=f"{path}.gracePeriod",
+        )
+    if enabled and not scale_set.model.has_health_monitoring:
+        raise ServiceError("BadRequest", NO_HEALTH_FOR_REPAIRS)
+    current = scale_set.automatic_repairs
+    return AutomaticRepairs(
+        enabled=enabled,
+        grace_period=grace.upper(),
+        repair_action=canonical[action.lower()],  # type: ignore[arg-type]
+        suspended=current.suspended if current is not None else False,
+    )
 
 
 def _rolling_policy(raw: Any) -> RollingPolicy:
@@ -278,6 +340,8 @@ def update(
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     before = vmss_view(state.subscription_id, rg_key, key, scale_set)
     doc = merged(before, document) if document is not None else copy.deepcopy(before)
+    for key, values in edits.properties.items():
+        doc[key] = {**(doc.get(key) or {}), **values}
     for assignment in edits.sets:
         apply_set(doc, assignment, edits.force_string)
     for path, *values in edits.adds:

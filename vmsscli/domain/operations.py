@@ -201,6 +201,17 @@ def settle(state: State, now: datetime, only: str | None = None) -> None:
                 rolling.finish_batch(state, scale_set, moment)
             if rolling.next_event(scale_set) == moment:
                 rolling.start_batch(state, scale_set, moment)
+        if _repairing(state):
+            from vmsscli.domain import repairs
+
+            # Only what just completed changed its health (an operation under way is not
+            # watched); everything is looked at once more at the end.
+            repairs.observe(state, moment, [(s, i) for _id, _n, s, i in due])
+            repairs.act(state, moment)
+    if only is None and _repairing(state):
+        from vmsscli.domain import repairs
+
+        repairs.observe(state, now)
     owned = {
         s.rolling_upgrade.correlation_id
         for _rg, _name, s in state.scale_sets()
@@ -215,6 +226,11 @@ def settle(state: State, now: datetime, only: str | None = None) -> None:
     for correlation_id, moment in sorted(finished.items(), key=lambda item: item[1]):
         if correlation_id not in still_running and correlation_id not in owned:
             activity.succeeded(state, correlation_id, moment)
+
+
+def _repairing(state: State) -> bool:
+    """Whether a scale set has an automatic repairs policy (checked before importing it)."""
+    return any(s.automatic_repairs is not None for _rg, _name, s in state.scale_sets())
 
 
 def _due(inst: Instance, now: datetime, only: str | None) -> bool:
@@ -241,11 +257,18 @@ def _next_moment(state: State, now: datetime, only: str | None) -> datetime | No
             upcoming = rolling.next_event(scale_set)
         if upcoming is not None and upcoming <= now:
             moments.append(upcoming)
+    if only is None and _repairing(state):
+        from vmsscli.domain import repairs
+
+        upcoming = repairs.next_due(state)
+        if upcoming is not None and upcoming <= now:
+            moments.append(upcoming)
     return min(moments) if moments else None
 
 
-def next_moment(state: State) -> datetime | None:
-    """When anything next happens by itself (an operation completing, a batch starting)."""
+def next_moment(state: State, *, repairs_too: bool = True) -> datetime | None:
+    """When anything next happens by itself (an operation completing, a batch starting, an
+    automatic repair falling due)."""
     moments = []
     for _rg, _name, scale_set in state.scale_sets():
         moments += [i.operation.completes for i in scale_set.instances if i.operation]
@@ -255,6 +278,12 @@ def next_moment(state: State) -> datetime | None:
             upcoming = rolling.next_event(scale_set)
             if upcoming is not None:
                 moments.append(upcoming)
+    if repairs_too and _repairing(state):
+        from vmsscli.domain import repairs
+
+        upcoming = repairs.next_due(state)
+        if upcoming is not None:
+            moments.append(upcoming)
     return min(moments) if moments else None
 
 
@@ -270,7 +299,8 @@ def play_out(state: State, done: Callable[[], bool] = lambda: False) -> None:
     for _ in range(MAX_STEPS):
         if done():
             return
-        moment = next_moment(state)
+        # Repairs are not followed: one that cannot cure its cause would fall due again forever.
+        moment = next_moment(state, repairs_too=False)
         if moment is None:
             return
         if state.clock.mode == "manual":

@@ -49,13 +49,17 @@ class Triage:
     not_serving: int
     not_latest: int
     protected: int
+    # The automatic repairs service, as the operator must know it before acting ("" without a
+    # policy): it may replace an instance under their feet.
+    repairs: str = ""
 
     @property
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.not_serving} of {self.total} unhealthy, {self.not_latest} not on the "
             f"latest model, {self.protected} protected"
         )
+        return f"{text}; {self.repairs}" if self.repairs else text
 
 
 def triage(scale_set: ScaleSet) -> Triage:
@@ -103,4 +107,18 @@ def triage(scale_set: ScaleSet) -> Triage:
         protected=sum(
             1 for r in rows if r.protect_from_scale_in or r.protect_from_scale_set_actions
         ),
+        repairs=_repairs_summary(scale_set),
+    )
+
+
+def _repairs_summary(scale_set: ScaleSet) -> str:
+    repairs = scale_set.automatic_repairs
+    if repairs is None:
+        return ""
+    if not repairs.enabled:
+        return "automatic repairs off"
+    state = "suspended" if repairs.suspended else "running"
+    return (
+        f"automatic repairs {state} ({repairs.repair_action} after {repairs.grace_period} "
+        "unhealthy)"
     )

@@ -504,3 +504,15 @@ def run_rolling_upgrade_to_end(state, scale_set) -> None:
         return upgrade is None or upgrade.status != "RollingForward"
 
     play_out(state, ended)
+
+
+def set_orchestration_service_state(
+    session: Session, rg: str, name: str, service: str, action: str
+) -> str:
+    """Suspend or resume a set's automatic repairs; the request's correlation id."""
+    from vmsscli.domain.repairs import set_service_state
+
+    with session.write((rg, name)) as state:
+        return set_service_state(
+            state, rg, name, service, action, session.now(state), command=session.command
+        )

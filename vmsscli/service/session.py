@@ -84,6 +84,11 @@ class Session:
             self.prepare(state)
             before = copy.deepcopy(state) if self.discard is not None else None
             yield state
+            if any(s.automatic_repairs is not None for _rg, _n, s in state.scale_sets()):
+                # What the change left unhealthy, the repairs service sees from now on.
+                from vmsscli.domain.repairs import observe
+
+                observe(state, self.now(state))
             if before is not None:
                 # Leaving by an exception: the transaction saves nothing.
                 raise self.discard(before, state)

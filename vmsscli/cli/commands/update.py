@@ -12,6 +12,7 @@ from vmsscli.cli.params import (
     OptName,
     OptResourceGroup,
     choice,
+    choices,
     integer,
     targets,
     three_state,
@@ -144,6 +145,44 @@ def register(app: typer.Typer) -> None:
             "Create new virtual machines to upgrade the scale set, rather than "
             "updating the existing virtual machines. (Preview)",
         ) = None,
+        scale_in_policy: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--scale-in-policy",
+                help="Specify the scale-in policy (space delimited) that decides which virtual "
+                "machines are chosen for removal when a Virtual Machine Scale Set is scaled-in. "
+                "Allowed values: Default, NewestVM, OldestVM.",
+                callback=choices("Default", "OldestVM", "NewestVM"),
+            ),
+        ] = None,
+        force_deletion: Annotated[
+            bool,
+            typer.Option(
+                "--force-deletion",
+                help="This property allow you to specify if virtual machines chosen for removal "
+                "have to be force deleted when a virtual machine scale set is being scaled-in.",
+            ),
+        ] = False,
+        enable_automatic_repairs: _bool_option(
+            "--enable-automatic-repairs", "Enable automatic repairs."
+        ) = None,
+        automatic_repairs_grace_period: Annotated[
+            str | None,
+            typer.Option(
+                "--automatic-repairs-grace-period",
+                help="The amount of time (in minutes, between 30 and 90) for which automatic "
+                "repairs are suspended due to a state change on VM.",
+            ),
+        ] = None,
+        automatic_repairs_action: Annotated[
+            str | None,
+            typer.Option(
+                "--automatic-repairs-action",
+                help="Type of repair action that will be used for repairing unhealthy virtual "
+                "machines in the scale set. Allowed values: Replace, Restart, Reimage.",
+                callback=choice("Replace", "Restart", "Reimage"),
+            ),
+        ] = None,
         set_: Annotated[
             list[str] | None,
             typer.Option(
@@ -201,6 +240,13 @@ def register(app: typer.Typer) -> None:
         }
         if max_surge is not None:
             context.warn(MAX_SURGE_WARNING)
+        properties = _policy_flags(
+            scale_in_policy,
+            force_deletion,
+            enable_automatic_repairs,
+            automatic_repairs_grace_period,
+            automatic_repairs_action,
+        )
         results = []
         for rg, vmss_name, inst_id in chosen:
             if inst_id is not None:
@@ -227,10 +273,42 @@ def register(app: typer.Typer) -> None:
                 force_string=force_string,
                 mode=upgrade_policy_mode,
                 rolling={k: v for k, v in rolling_flags.items() if v is not None},
+                properties=properties,
             )
             results.append(_update_scale_set(rg, vmss_name, edits, no_wait))
         if not no_wait:
             context.emit(results[0] if len(results) == 1 else results)
+
+
+def _policy_flags(
+    rules: list[str] | None,
+    force_deletion: bool,
+    enable_repairs: bool | None,
+    grace: str | None,
+    action: str | None,
+) -> dict[str, dict[str, Any]]:
+    """What the scale-in and automatic repairs flags set, after az's own checks."""
+    out: dict[str, dict[str, Any]] = {}
+    if rules:
+        out["scaleInPolicy"] = {"rules": list(rules)}
+    if force_deletion:
+        out.setdefault("scaleInPolicy", {})["forceDeletion"] = True
+    if enable_repairs is False and (grace is not None or action is not None):
+        raise CLIError("usage error: please enable --enable-automatic-repairs")
+    if enable_repairs is True and grace is None and action is None:
+        raise CLIError(
+            "usage error: please set --automatic-repairs-grace-period or --automatic-repairs-action"
+        )
+    if enable_repairs is not None or grace is not None or action is not None:
+        repairs: dict[str, Any] = {}
+        if enable_repairs is not None:
+            repairs["enabled"] = enable_repairs
+        if grace is not None:
+            repairs["gracePeriod"] = f"PT{grace}M"  # az's own transform of the minutes
+        if action is not None:
+            repairs["repairAction"] = action
+        out["automaticRepairsPolicy"] = repairs
+    return out
 
 
 def _update_instance(

@@ -17,11 +17,12 @@ from vmsscli.cli.params import (
     OptResourceGroup,
     ResourceGroup,
     choice,
+    choices,
     integer,
     targets,
     three_state,
 )
-from vmsscli.errors import VmssError
+from vmsscli.errors import CLIError, VmssError
 from vmsscli.resource_ids import vm_id, vmss_id
 
 VMSS_TABLE = (
@@ -168,6 +169,42 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         subnet: Annotated[
             str | None, typer.Option("--subnet", help="Accepted for compatibility; no effect.")
         ] = None,
+        scale_in_policy: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--scale-in-policy",
+                help="Specify the scale-in policy (space delimited) that decides which virtual "
+                "machines are chosen for removal when a Virtual Machine Scale Set is scaled-in. "
+                "Allowed values: Default, NewestVM, OldestVM.",
+                callback=choices("Default", "OldestVM", "NewestVM"),
+            ),
+        ] = None,
+        enable_automatic_repairs: Annotated[
+            str | None,
+            typer.Option(
+                "--enable-automatic-repairs",
+                "--enable-auto-repairs",
+                help="Enable automatic repairs. Allowed values: false, true.",
+                callback=three_state,
+            ),
+        ] = None,
+        automatic_repairs_grace_period: Annotated[
+            str | None,
+            typer.Option(
+                "--automatic-repairs-grace-period",
+                help="The amount of time (in minutes, between 30 and 90) for which automatic "
+                "repairs are suspended due to a state change on VM.",
+            ),
+        ] = None,
+        automatic_repairs_action: Annotated[
+            str | None,
+            typer.Option(
+                "--automatic-repairs-action",
+                help="Type of repair action that will be used for repairing unhealthy virtual "
+                "machines in the scale set. Allowed values: Replace, Restart, Reimage.",
+                callback=choice("Replace", "Restart", "Reimage"),
+            ),
+        ] = None,
         no_wait: NoWaitFlag = False,
     ) -> None:
         """Create an Azure Virtual Machine Scale Set.
@@ -178,6 +215,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         from vmsscli.domain.creation import CreateSpec
         from vmsscli.service.compute import create_scale_set
 
+        repairs = _create_repairs(
+            enable_automatic_repairs,
+            automatic_repairs_grace_period,
+            automatic_repairs_action,
+            has_balancer_probe=bool(lb and health_probe),
+        )
         spec = CreateSpec(
             instance_count=instance_count,  # type: ignore[arg-type]
             zones=list(zones or []),
@@ -194,6 +237,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
             tags=_parse_tags(tags),
             os_disk_size_gb=os_disk_size_gb,  # type: ignore[arg-type]
             storage_sku=storage_sku or "",
+            scale_in_policy=list(scale_in_policy or []),
+            automatic_repairs=repairs,
         )
         done = create_scale_set(context.session(), resource_group, name, spec, wait=not no_wait)
         if not no_wait:
@@ -665,3 +710,28 @@ def _parse_tags(tags: list[str] | None) -> dict[str, str]:
         if key:
             out[key] = value
     return out
+
+
+def _create_repairs(
+    enabled: bool | None, grace: str | None, action: str | None, *, has_balancer_probe: bool
+) -> dict[str, Any] | None:
+    """`automaticRepairsPolicy` from `vmss create`'s flags, as az 2.91 builds it: a policy only
+    with a grace period or an action (then enabled, PT10M and Replace unless given);
+    `--enable-automatic-repairs` alone sets nothing (az sends it only with zone balancing)."""
+    if grace is None and action is None:
+        return None
+    if not has_balancer_probe:
+        raise CLIError(
+            "usage error: --load-balancer and --health-probe are required when creating "
+            "vmss with automatic repairs"
+        )
+    if enabled is False:
+        raise CLIError(
+            "usage error: --enable-automatic-repairs cannot be false when "
+            "--automatic-repairs-action or --automatic-repairs-grace-period are used"
+        )
+    return {
+        "enabled": True,
+        "gracePeriod": f"PT{grace}M" if grace is not None else "PT10M",
+        "repairAction": action or "Replace",
+    }
