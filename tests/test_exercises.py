@@ -347,3 +347,48 @@ def test_a_broken_scenario_file_is_a_one_line_error(tmp_path, monkeypatch):
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "objectives[0].check" in lines[0]
+
+
+# --- automatic repairs under an investigation ---------------------------------------------------
+
+ORDERS = ["-g", "rg-orders", "-n", "orders-vmss"]
+SERVICE = ["--service-name", "AutomaticRepairs"]
+NOT_SUSPENDED = "Automatic repairs were suspended before the first look at instance 7"
+
+
+def test_repairs_exercise_suspend_look_restart_resume_passes(tmp_path):
+    trainee = start(tmp_path, "repairs-under-investigation")
+    trainee.where = [*ORDERS, "--instance-id", "7"]
+    trainee("set-orchestration-service-state", *ORDERS, *SERVICE, "--action", "Suspend")
+    trainee("clock", "advance", "30m")  # long past the grace period: nothing happens
+    assert "request queue full" in trainee.shell("journalctl -u orders-app -n 20")
+    trainee("restart", *ORDERS, "--instance-ids", "7")
+    trainee("set-orchestration-service-state", *ORDERS, *SERVICE, "--action", "Resume")
+    code, objectives, report = grade(trainee)
+    assert code == 0 and all(objectives.values()), objectives
+    assert report["score"] == "6/6"
+
+
+def test_repairs_exercise_looking_too_late_finds_the_instance_replaced(tmp_path):
+    trainee = start(tmp_path, "repairs-under-investigation")
+    trainee("clock", "advance", "12m")  # the grace period ends at 09:08: 7 is replaced
+    instances = trainee("list-instances", *ORDERS, "--query", "[].instanceId")
+    assert "7" not in instances and "10" in instances
+    _code, objectives, report = grade(trainee)
+    assert failed(objectives) == {
+        NOT_SUSPENDED,
+        "Instance 7 was investigated with run-command",
+        "Instance 7 is still there (it was not replaced, its logs are kept)",
+        "No instance other than 7 was restarted, reimaged, stopped, deallocated, upgraded or "
+        "deleted",  # the replacement, 10, was the platform's: allowed by not suspending
+    }
+
+
+def test_repairs_exercise_forgetting_to_resume_leaves_the_fleet_unguarded(tmp_path):
+    trainee = start(tmp_path, "repairs-under-investigation")
+    trainee.where = [*ORDERS, "--instance-id", "7"]
+    trainee("set-orchestration-service-state", *ORDERS, *SERVICE, "--action", "Suspend")
+    trainee.shell("journalctl -u orders-app -n 20")
+    trainee("restart", *ORDERS, "--instance-ids", "7")
+    _code, objectives, _ = grade(trainee)
+    assert failed(objectives) == {"Automatic repairs are running again at the end"}

@@ -59,6 +59,8 @@ Check = Literal[
     "max-upgraded-to",
     "on-image",
     "no-whole-fleet",
+    "repairs-suspended-before",
+    "repairs-running",
 ]
 
 

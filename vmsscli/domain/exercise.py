@@ -25,6 +25,7 @@ DISRUPTIVE = (
     "scale-in",
     "upgrade",
     "perform-maintenance",
+    "automatic-repair",
 )
 STAYS_DOWN = ("stop", "deallocate", "delete-instances", "scale-in")
 WHOLE_SET_CAPABLE = (
@@ -125,6 +126,10 @@ def named_ids(entry: ActivityEntry) -> list[str] | None:
 def classify(entry: ActivityEntry) -> str:
     """What an operator would call the request behind an activity-log entry."""
     op = entry.operation
+    from vmsscli.domain.repairs import CALLER as REPAIRS_CALLER
+
+    if entry.caller == REPAIRS_CALLER:
+        return "automatic-repair"
     suffixes = {
         "/restart/action": "restart",
         "/reimage/action": "reimage",
@@ -135,6 +140,7 @@ def classify(entry: ActivityEntry) -> str:
         "/manualUpgrade/action": "update-instances",
         "/runCommand/action": "run-command",
         "/performMaintenance/action": "perform-maintenance",
+        "/setOrchestrationServiceState/action": "orchestration-service",
         "/osRollingUpgrade/action": "rolling-upgrade",
         "/rollingUpgrades/action": "rolling-upgrade",  # the name before osRollingUpgrade
         "/virtualMachines/write": "protection",
@@ -415,6 +421,43 @@ def check_objective(  # noqa: C901 - one branch per check
         result.evidence += [
             f"instance {i} is not on the latest model with image {version}" for i in behind
         ] or [f"every instance runs the latest model, image {version}"]
+    elif check == "repairs-suspended-before":
+        # The repairs service suspended before the first `before` request on the instances
+        # (an investigation must not race a replacement).
+        first = next(
+            (e for e in mine if e.kind == objective.before and set(e.instance_ids) & wanted), None
+        )
+        suspended = False
+        for e in mine:
+            if e is first:
+                break
+            if e.kind == "orchestration-service":
+                suspended = e.detail.endswith(": Suspend")
+                result.evidence.append(_line(e))
+        result.passed = first is not None and suspended
+        if first is None:
+            result.evidence.append(
+                f"no {objective.before} on {', '.join(map(str, sorted(wanted)))} happened"
+            )
+        else:
+            result.evidence.append(_line(first))
+            if not suspended:
+                result.evidence.append(
+                    f"automatic repairs were running at the first {objective.before}"
+                )
+    elif check == "repairs-running":
+        repairs = scale_set.automatic_repairs
+        state_now = (
+            "not configured"
+            if repairs is None
+            else "off"
+            if not repairs.enabled
+            else "suspended"
+            if repairs.suspended
+            else "running"
+        )
+        result.passed = state_now == "running"
+        result.evidence.append(f"automatic repairs are {state_now}")
     elif check == "no-whole-fleet":
         whole = [e for e in mine if e.whole_set]
         result.passed = not whole
