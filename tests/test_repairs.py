@@ -376,3 +376,38 @@ def test_triage_names_the_repairs_service_in_its_summary(r):
     r("set-orchestration-service-state", *SET, "--service-name", "AutomaticRepairs",
       "--action", "Suspend")  # fmt: skip
     assert "automatic repairs suspended" in triage(r.scale_set()).summary
+
+
+def test_a_patch_through_the_endpoint_sets_the_policies(endpoint):
+    import requests
+
+    endpoint.reset()
+    url = (
+        f"{endpoint.url}subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
+        "rg-web/providers/Microsoft.Compute/virtualMachineScaleSets/web-vmss"
+    )
+    auth = {"Authorization": f"Bearer {endpoint.token}"}
+    body = {
+        "properties": {
+            "automaticRepairsPolicy": {"enabled": True, "gracePeriod": "PT30M"},
+            "scaleInPolicy": {"rules": ["NewestVM"], "forceDeletion": True},
+        }
+    }
+    patched = requests.patch(url, params={"api-version": "2024-11-01"}, json=body,
+                             headers=auth, verify=endpoint.ca, timeout=30)  # fmt: skip
+    assert patched.status_code in (200, 202), patched.text
+    got = requests.get(url, params={"api-version": "2024-11-01"}, headers=auth,
+                       verify=endpoint.ca, timeout=30).json()["properties"]  # fmt: skip
+    assert got["automaticRepairsPolicy"] == {
+        "enabled": True,
+        "gracePeriod": "PT30M",
+        "repairAction": "Replace",
+    }
+    assert got["scaleInPolicy"] == {"rules": ["NewestVM"], "forceDeletion": True}
+    refused = requests.patch(
+        url, params={"api-version": "2024-11-01"},
+        json={"properties": {"automaticRepairsPolicy": {"enabled": True, "gracePeriod": "PT2H"}}},
+        headers=auth, verify=endpoint.ca, timeout=30,
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "InvalidParameter"
