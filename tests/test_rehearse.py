@@ -279,3 +279,11 @@ def test_the_roll_out_runbook_rehearses_end_to_end_with_its_audit_trail(tmp_path
     assert ("osRollingUpgrade", "Succeeded") in operations
     # The rolling upgrade took instances out of service batch by batch: the report says so.
     assert any(w.startswith("serving capacity of rg-web/web-vmss fell") for w in report["warnings"])
+
+
+def test_creating_a_scale_set_is_not_an_upgrade_of_protected_instances(tmp_path):
+    script = "az vmss create -g rg-new -n new-vmss --instance-count 2 -o none\n"
+    report = rehearse(tmp_path, script, "-o", "json").json()
+    assert report["exitCode"] == 0
+    assert report["commands"][0]["touched"] == {"rg-new/new-vmss": ["0", "1"]}
+    assert report["warnings"] == []

@@ -140,6 +140,7 @@ def create_scale_set(
         resource_id=vmss_id(state.subscription_id, rg_key, name),
         instance_ids=[str(i.id) for i in scale_set.instances],
         command=command,
+        detail=f"create: {len(scale_set.instances)} instance(s)",
     )
     return rg_key, name, scale_set
 

@@ -149,7 +149,7 @@ def classify(entry: ActivityEntry) -> str:
         if op.endswith(suffix):
             return kind
     if op.endswith("virtualMachineScaleSets/write"):
-        for direction in ("scale-in", "scale-out"):
+        for direction in ("scale-in", "scale-out", "create"):
             if entry.detail.startswith(direction):
                 return direction
         return "upgrade" if entry.instance_ids else "update"

@@ -135,7 +135,10 @@ def command_report(step: dict[str, Any], threshold: int) -> dict[str, Any]:
         else:
             disrupted.setdefault(key, set()).update(entry.instance_ids)
         facts = before.get(key, {"instances": {}})["instances"]
-        protected = [i for i in entry.instance_ids if facts.get(i, {}).get("protection") != "none"]
+        # Instances the command itself made (absent before) are neither protected nor stateful.
+        protected = [
+            i for i in entry.instance_ids if facts.get(i, {}).get("protection", "none") != "none"
+        ]
         stateful = [i for i in entry.instance_ids if facts.get(i, {}).get("stateful")]
         if protected:
             row["warnings"].append(
