@@ -13,7 +13,7 @@ import json
 
 import pytest
 import yaml
-from conftest import schema_errors
+from conftest import invoke, schema_errors
 
 WEB = ["-g", "rg-web", "-n", "web-vmss"]
 BATCH = ["-g", "rg-batch", "-n", "batch-vmss"]
@@ -519,12 +519,15 @@ def test_invalid_output_format_exits_2(cli):
     )
 
 
-def test_unrecognized_argument_exits_2_with_examples(cli):
+def test_unrecognized_argument_exits_2_with_only_the_reference_link(cli):
+    """az 2.91 reports these from its top-level parser: no examples, only the link."""
     result = cli("list-instances", *WEB, "--foo", "bar")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr.split("\n")[0] == "ERROR: unrecognized arguments: --foo bar"
-    check_examples_block(result.stderr, "list-instances", ["-g", "-n", "--foo"])
+    assert result.stderr == (
+        "ERROR: unrecognized arguments: --foo bar\n\nhttps://aka.ms/cli_ref\n"
+        "Read more about the command in reference docs\n"
+    )
 
 
 def test_misspelled_command_exits_2_and_suggests_the_right_one(cli):
@@ -794,3 +797,26 @@ def test_json_scalar_and_empty_list_results(cli):
     assert (
         ok(cli("list-instances", *WEB, "--query", "[?instanceId=='99']", "-o", "tsv")).stdout == ""
     )
+
+
+def test_unrecognized_arguments_print_what_the_real_az_prints(tmp_path, state_path):
+    """Checked against az 2.91 itself: its parser rejects these before any request."""
+    import os
+    import subprocess
+
+    from conftest import REAL_HOME
+    from realaz import ensure_az
+
+    env = {
+        **os.environ,
+        "AZURE_CONFIG_DIR": str(tmp_path / "az"),
+        "AZURE_CORE_COLLECT_TELEMETRY": "no",
+    }
+    for argv in (
+        ["vmss", "list-instances", "-g", "rg", "-n", "x", "--bogus", "1"],
+        ["vmss", "create", "-g", "rg", "-n", "x", "-\u2013orchestration-mode", "Uniform"],
+    ):
+        real = subprocess.run([ensure_az(REAL_HOME), *argv], capture_output=True, text=True,
+                              env=env, timeout=300)  # fmt: skip
+        ours = invoke(argv[1:], state_path)
+        assert (ours.exit_code, ours.stderr) == (real.returncode, real.stderr)

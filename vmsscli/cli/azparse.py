@@ -23,6 +23,9 @@ from vmsscli.cli import context
 from vmsscli.errors import CLIError, UsageError, VmssError
 from vmsscli.output import FORMATS, QUERY_HELP
 
+# What az prints after an error, with or without examples before it.
+REFERENCE_LINK = ["", "https://aka.ms/cli_ref", "Read more about the command in reference docs"]
+
 HELP_WIDTH = 100
 
 GLOBAL_ARGUMENTS: list[tuple[tuple[str, ...], str, bool]] = [
@@ -229,7 +232,13 @@ class AzCommand(TyperCommand):
             given.add(param.name)
         self._check_required(params, given)
         if unknown:
-            raise UsageError(f"unrecognized arguments: {' '.join(unknown)}")
+            # az reports these from its top-level parser, which has no examples to show: only
+            # the reference link follows (az 2.91, observed).
+            raise UsageError(
+                f"unrecognized arguments: {' '.join(unknown)}",
+                recommendations=REFERENCE_LINK,
+                examples=False,
+            )
         return out + (["--", *positionals] if positionals else [])
 
     def _expand_prefix(self, name: str, options: dict[str, Any], longs: list[str]) -> str:
@@ -472,7 +481,7 @@ def report(exc: VmssError) -> None:
             out += ["", "Examples from command's help:"]
             for description, example in chosen:
                 out += [example, description, ""]
-            out += ["https://aka.ms/cli_ref", "Read more about the command in reference docs"]
+            out += REFERENCE_LINK[1:]
     try:
         sys.stderr.write("\n".join(out) + "\n")
         sys.stderr.flush()
