@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import tempfile
+import time
 import types
 import typing
 from datetime import UTC, datetime
@@ -631,6 +632,8 @@ def test_random_command_lines_end_with_an_az_exit_code_and_never_a_traceback(
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     (folder / "dir").mkdir()
     monkeypatch.chdir(folder)  # relative paths in the junk (state convert DST) land here
+    # `vmss wait --interval 999` sleeps real seconds between polls, as az does: not here.
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
     path = folder / "state.json"
     path.write_bytes(base_json())
 
