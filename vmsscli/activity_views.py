@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from vmsscli.domain.activity_query import level
 from vmsscli.model import ActivityEntry
 from vmsscli.resource_ids import TENANT_ID, name_uuid
 
@@ -140,9 +141,8 @@ def _method(operation: str) -> str:
 
 def _request_body(entry: ActivityEntry) -> str | None:
     """The part of the request the twin keeps: the instance ids it named."""
-    named = entry.requested if entry.requested is not None else None
-    if named:
-        return json.dumps({"instanceIds": named}, separators=(",", ":"))
+    if entry.requested:
+        return json.dumps({"instanceIds": entry.requested}, separators=(",", ":"))
     return None
 
 
@@ -205,7 +205,7 @@ def event_data(entry: ActivityEntry, subscription: str, *, caller: str) -> dict[
             "method": _method(operation),
         },
         "id": f"{entry.resource_id}/events/{event_id}/ticks/{_ticks(entry.time)}",
-        "level": "Error" if failed else "Informational",
+        "level": level(entry),
         "operationId": name_uuid(_EVENT_NAMESPACE, f"operation|{entry.correlation_id}"),
         "operationName": _localizable(operation, OPERATION_NAMES.get(operation, operation)),
         "properties": properties,

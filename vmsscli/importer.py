@@ -641,16 +641,13 @@ def _repairs(raw: Any, notes: list[str]) -> dict[str, Any] | None:
     and its default (PT10M, Replace) used."""
     if not isinstance(raw, dict):
         return None
-    from vmsscli.durations import parse_duration
+    from vmsscli.domain.model_update import REPAIR_ACTIONS, grace_minutes
 
     policy: dict[str, Any] = {"enabled": raw.get("enabled") is True}
     grace = _text(raw.get("gracePeriod"))
     if grace:
-        try:
-            minutes = parse_duration(grace).total_seconds() / 60
-        except ValueError:
-            minutes = -1
-        if grace.upper().startswith("PT") and 10 <= minutes <= 90:
+        minutes = grace_minutes(grace)
+        if minutes is not None and 10 <= minutes <= 90:
             policy["grace_period"] = grace.upper()
         else:
             notes.append(
@@ -658,7 +655,7 @@ def _repairs(raw: Any, notes: list[str]) -> dict[str, Any] | None:
                 "PT10M is used"
             )
     action = _text(raw.get("repairAction"))
-    if action in ("Replace", "Restart", "Reimage"):
+    if action in REPAIR_ACTIONS:
         policy["repair_action"] = action
     elif action:
         notes.append(

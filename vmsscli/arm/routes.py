@@ -322,17 +322,7 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
 
     def set_action(action: str):
         def handler(call: Call) -> Reply:
-            body = call.json_object(required=False)
-            ids = body.get("instanceIds")
-            if ids is not None and (
-                not isinstance(ids, list) or not all(isinstance(i, str | int) for i in ids)
-            ):
-                raise bad_request(
-                    "The request content was invalid and could not be deserialized: "
-                    "'instanceIds' must be a list of instance ids.",
-                    target="instanceIds",
-                )
-            return _act(call, action, [str(i) for i in ids] if ids else None)
+            return _act(call, action, _instance_ids(call))
 
         return handler
 
@@ -648,33 +638,19 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
 
     @route("GET", f"{VMSS}/skus")
     def list_skus(call: Call) -> Reply:
-        from vmsscli.service.maintenance import sku_page
+        from vmsscli.service.maintenance import PAGE_SIZE, sku_views
 
         rg, name = call.params["rg"], call.params["vmss"]
-
-        def render(state) -> Reply:
-            page, following = sku_page(state, rg, name, _skip_token(call.query.get("$skiptoken")))
-            next_link = _next_link(call, following) if following is not None else None
-            return Reply(body=rest.listing(page, rest.PLAIN, next_link))
-
-        return call.endpoint.cached_reply(_key(call), render)
+        return call.endpoint.cached_reply(
+            _key(call), lambda state: _paged(call, sku_views(state, rg, name), PAGE_SIZE)
+        )
 
     @route("POST", f"{VMSS}/performmaintenance")
     def perform_maintenance(call: Call) -> Reply:
         from vmsscli.service.maintenance import perform_maintenance as perform
 
-        ids = call.json_object(required=False).get("instanceIds")
-        if ids is not None and (
-            not isinstance(ids, list) or not all(isinstance(i, str | int) for i in ids)
-        ):
-            raise bad_request(
-                "The request content was invalid and could not be deserialized: "
-                "'instanceIds' must be a list of instance ids.",
-                target="instanceIds",
-            )
         rg, name = call.params["rg"], call.params["vmss"]
-        started = perform(call.session(), rg, name, [str(i) for i in ids] if ids else None,
-                          wait=False)  # fmt: skip
+        started = perform(call.session(), rg, name, _instance_ids(call), wait=False)
         call.endpoint.forget()
         return _accepted(call, started.correlation_id, _location(call.endpoint.current(), rg, name))
 
@@ -697,11 +673,7 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
                 call.query.get("$select"),
                 call.session().now(state),
             )
-            skip = _skip_token(call.query.get("$skiptoken"))
-            more = skip + PAGE_SIZE < len(found)
-            page = found[skip : skip + PAGE_SIZE]
-            next_link = _next_link(call, skip + PAGE_SIZE) if more else None
-            return Reply(body=rest.listing(page, rest.PLAIN, next_link))
+            return _paged(call, found, PAGE_SIZE)
 
         return call.endpoint.cached_reply(_key(call), render)
 
@@ -765,6 +737,29 @@ def register(endpoint: Endpoint) -> None:  # noqa: C901 - the route table is one
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _instance_ids(call: Call) -> list[str] | None:
+    """The `instanceIds` of an action's body (None: none named, the whole set)."""
+    ids = call.json_object(required=False).get("instanceIds")
+    if ids is not None and (
+        not isinstance(ids, list) or not all(isinstance(i, str | int) for i in ids)
+    ):
+        raise bad_request(
+            "The request content was invalid and could not be deserialized: "
+            "'instanceIds' must be a list of instance ids.",
+            target="instanceIds",
+        )
+    return [str(i) for i in ids] if ids else None
+
+
+def _paged(call: Call, items: list[Any], size: int) -> Reply:
+    """One page of a list answer, from the request's `$skiptoken`, with the `nextLink` to the
+    next page when there is one."""
+    skip = _skip_token(call.query.get("$skiptoken"))
+    following = skip + size if skip + size < len(items) else None
+    next_link = _next_link(call, following) if following is not None else None
+    return Reply(body=rest.listing(items[skip : skip + size], rest.PLAIN, next_link))
 
 
 def _skip_token(text: str | None) -> int:

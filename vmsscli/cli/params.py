@@ -178,3 +178,34 @@ def targets(
         raise CLIError(f"({' '.join(missing)} | --ids) are required")
     assert rg is not None and name is not None
     return [(rg, name, instance_id)]
+
+
+# --- the scale set policies `create` and `update` both set ----------------------------------------
+
+ScaleInPolicy = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scale-in-policy",
+        help="Specify the scale-in policy (space delimited) that decides which virtual "
+        "machines are chosen for removal when a Virtual Machine Scale Set is scaled-in. "
+        "Allowed values: Default, NewestVM, OldestVM.",
+        callback=choices("Default", "OldestVM", "NewestVM"),
+    ),
+]
+RepairsGracePeriod = Annotated[
+    str | None,
+    typer.Option(
+        "--automatic-repairs-grace-period",
+        help="The amount of time (in minutes, between 30 and 90) for which automatic "
+        "repairs are suspended due to a state change on VM.",
+    ),
+]
+RepairsAction = Annotated[
+    str | None,
+    typer.Option(
+        "--automatic-repairs-action",
+        help="Type of repair action that will be used for repairing unhealthy virtual "
+        "machines in the scale set. Allowed values: Replace, Restart, Reimage.",
+        callback=choice("Replace", "Restart", "Reimage"),
+    ),
+]

@@ -158,10 +158,32 @@ def perform(
     action = ACTIONS[action_name]
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     targets, skipped = choose(scale_set, key, ids, action)
+    return start_on(
+        state, rg_key, key, scale_set, action.name, action.azure_operation,
+        targets, skipped, ids, now, command=command,
+    )  # fmt: skip
+
+
+def start_on(
+    state: State,
+    rg_key: str,
+    key: str,
+    scale_set: ScaleSet,
+    operation: OperationName,
+    azure_operation: str,
+    targets: list[Instance],
+    skipped: list[tuple[int, str]],
+    ids: list[str] | None,
+    now: datetime,
+    *,
+    command: str = "",
+) -> Outcome:
+    """Start an operation on the instances a request chose (`ids`: what it named), logged as
+    Azure's `azure_operation`."""
     correlation_id = operations.launch(
         state,
-        name=action.name,
-        azure_operation=action.azure_operation,
+        name=operation,
+        azure_operation=azure_operation,
         resource_id=vmss_id(state.subscription_id, rg_key, key),
         targets=targets,
         now=now,

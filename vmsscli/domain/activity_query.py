@@ -113,7 +113,8 @@ def parse_filter(text: str | None, now: datetime) -> EventQuery:
     return EventQuery(start=start, end=end, scope=scope, extras=extras)
 
 
-def _level(entry: ActivityEntry) -> str:
+def level(entry: ActivityEntry) -> str:
+    """Azure Monitor's level of an event: a failure is an Error."""
     return "Error" if entry.status == "Failed" else "Informational"
 
 
@@ -138,7 +139,7 @@ def _matches(entry: ActivityEntry, query: EventQuery, caller: str) -> bool:
             return False
         if name == "subStatus" and wanted:
             return False  # the twin's events carry no sub-status
-        if name == "levels" and _level(entry).casefold() not in {
+        if name == "levels" and level(entry).casefold() not in {
             level.strip().casefold() for level in value.split(",")
         }:
             return False

@@ -18,11 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vmsscli.domain import operations
-from vmsscli.domain.actions import SKIP_PROTECTED, VMSS_OPERATION, Outcome, is_whole_set, vm_name
+from vmsscli.domain.actions import (
+    SKIP_PROTECTED,
+    VMSS_OPERATION,
+    Outcome,
+    is_whole_set,
+    start_on,
+    vm_name,
+)
 from vmsscli.domain.fleet import find_instance, find_scale_set, resolve_instance_ids
 from vmsscli.errors import ServiceError
 from vmsscli.model import Instance, Maintenance, ScaleSet, State
-from vmsscli.resource_ids import vm_id, vmss_id
+from vmsscli.resource_ids import vm_id
 
 MAINTENANCE_OPERATION = f"{VMSS_OPERATION}/performMaintenance/action"
 EVICTION_OPERATION = f"{VMSS_OPERATION}/virtualMachines/simulateEviction/action"
@@ -123,25 +130,10 @@ def perform_maintenance(
     serving until it is running again) and its maintenance is then completed."""
     rg_key, key, scale_set = find_scale_set(state, rg, name)
     targets, skipped = choose(scale_set, key, ids)
-    correlation_id = operations.launch(
-        state,
-        name="maintenance",
-        azure_operation=MAINTENANCE_OPERATION,
-        resource_id=vmss_id(state.subscription_id, rg_key, key),
-        targets=targets,
-        now=now,
-        skipped=skipped,
-        command=command,
-        requested=[i.strip() for i in ids or []],
-    )
-    return Outcome(
-        scale_set=scale_set,
-        rg=rg_key,
-        name=key,
-        correlation_id=correlation_id,
-        acted=[i.id for i in targets],
-        skipped=skipped,
-    )
+    return start_on(
+        state, rg_key, key, scale_set, "maintenance", MAINTENANCE_OPERATION,
+        targets, skipped, ids, now, command=command,
+    )  # fmt: skip
 
 
 # --- Spot eviction -------------------------------------------------------------------------------

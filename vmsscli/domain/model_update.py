@@ -208,6 +208,18 @@ def _read_back(scale_set: ScaleSet, before: dict[str, Any], doc: dict[str, Any])
     return None
 
 
+def grace_minutes(grace: Any) -> float | None:
+    """A grace period's minutes, if it is an ISO 8601 time span (`PT30M`); None otherwise."""
+    if not isinstance(grace, str) or not grace.upper().startswith("PT"):
+        return None
+    from vmsscli.durations import parse_duration
+
+    try:
+        return parse_duration(grace).total_seconds() / 60
+    except ValueError:
+        return None
+
+
 def repairs_policy(raw: Any, scale_set: ScaleSet) -> AutomaticRepairs | None:
     """`automaticRepairsPolicy` as printed or sent, checked as Azure checks it: a grace period
     of 10 to 90 minutes (PT10M when none is given), a known action, and health monitoring for
@@ -227,14 +239,9 @@ def repairs_policy(raw: Any, scale_set: ScaleSet) -> AutomaticRepairs | None:
     canonical = {a.lower(): a for a in REPAIR_ACTIONS}
     if not isinstance(action, str) or action.lower() not in canonical:
         raise _invalid(f"{path}.repairAction", action)
-    from vmsscli.durations import parse_duration
-
-    if not isinstance(grace, str) or not grace.upper().startswith("PT"):
+    minutes = grace_minutes(grace)
+    if minutes is None:
         raise _invalid(f"{path}.gracePeriod", grace)
-    try:
-        minutes = parse_duration(grace).total_seconds() / 60
-    except ValueError:
-        raise _invalid(f"{path}.gracePeriod", grace) from None
     if not 10 <= minutes <= 90:
         raise ServiceError(
             "InvalidParameter",

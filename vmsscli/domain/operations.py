@@ -201,14 +201,14 @@ def settle(state: State, now: datetime, only: str | None = None) -> None:
                 rolling.finish_batch(state, scale_set, moment)
             if rolling.next_event(scale_set) == moment:
                 rolling.start_batch(state, scale_set, moment)
-        if _repairing(state):
+        if repairing(state):
             from vmsscli.domain import repairs
 
             # Only what just completed changed its health (an operation under way is not
             # watched); everything is looked at once more at the end.
             repairs.observe(state, moment, [(s, i) for _id, _n, s, i in due])
             repairs.act(state, moment)
-    if only is None and _repairing(state):
+    if only is None and repairing(state):
         from vmsscli.domain import repairs
 
         repairs.observe(state, now)
@@ -228,7 +228,7 @@ def settle(state: State, now: datetime, only: str | None = None) -> None:
             activity.succeeded(state, correlation_id, moment)
 
 
-def _repairing(state: State) -> bool:
+def repairing(state: State) -> bool:
     """Whether a scale set has an automatic repairs policy (checked before importing it)."""
     return any(s.automatic_repairs is not None for _rg, _name, s in state.scale_sets())
 
@@ -257,7 +257,7 @@ def _next_moment(state: State, now: datetime, only: str | None) -> datetime | No
             upcoming = rolling.next_event(scale_set)
         if upcoming is not None and upcoming <= now:
             moments.append(upcoming)
-    if only is None and _repairing(state):
+    if only is None and repairing(state):
         from vmsscli.domain import repairs
 
         upcoming = repairs.next_due(state)
@@ -278,7 +278,7 @@ def next_moment(state: State, *, repairs_too: bool = True) -> datetime | None:
             upcoming = rolling.next_event(scale_set)
             if upcoming is not None:
                 moments.append(upcoming)
-    if repairs_too and _repairing(state):
+    if repairs_too and repairing(state):
         from vmsscli.domain import repairs
 
         upcoming = repairs.next_due(state)

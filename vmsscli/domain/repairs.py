@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from vmsscli.domain import operations
 from vmsscli.domain.actions import VMSS_OPERATION
 from vmsscli.domain.health import effective_health
+from vmsscli.domain.scaling import is_protected_from_scale_in
 from vmsscli.model import Fault, Instance, ScaleSet, State
 from vmsscli.resource_ids import vmss_id
 
@@ -66,12 +67,6 @@ def _parsed(text: str) -> timedelta:
     return parse_duration(text)
 
 
-def _protected(inst: Instance) -> bool:
-    return inst.protection is not None and (
-        inst.protection.scale_in or inst.protection.scale_set_actions
-    )
-
-
 def observe(
     state: State, now: datetime, only: Iterable[tuple[ScaleSet, Instance]] | None = None
 ) -> None:
@@ -102,28 +97,26 @@ def _observe_one(scale_set: ScaleSet, inst: Instance, watched: bool, now: dateti
 
 def due(scale_set: ScaleSet, inst: Instance) -> datetime | None:
     """When the service repairs the instance, if it is waiting for a repair."""
-    if inst.unhealthy_since is None or inst.operation is not None or _protected(inst):
+    if (
+        inst.unhealthy_since is None
+        or inst.operation is not None
+        or is_protected_from_scale_in(inst)  # either policy: Azure skips both
+    ):
         return None
     changed = inst.updated or inst.created or inst.unhealthy_since
     return max(inst.unhealthy_since, changed + _grace(scale_set))
 
 
 def _slots(scale_set: ScaleSet) -> int:
-    """How many more repairs may start now."""
+    """How many more repairs may start now (a Replace counts once: its new instance)."""
     repairs = scale_set.automatic_repairs
     assert repairs is not None
     limit = max(1, int(scale_set.capacity * BATCH_SHARE))
-    under_way = {
-        inst.operation.correlation_id
-        for inst in scale_set.instances
-        if inst.operation is not None and inst.operation.correlation_id in repairs.under_way
-    }
-    repairs.under_way = sorted(under_way)
     busy = sum(
         1
         for inst in scale_set.instances
         if inst.operation is not None
-        and inst.operation.correlation_id in under_way
+        and inst.operation.correlation_id in repairs.under_way
         and inst.provisioning_state != "Deleting"
     )
     return max(0, limit - busy)
@@ -198,7 +191,10 @@ def _repair(
     finally:
         log.caller = caller
     inst.unhealthy_since = None
-    repairs.under_way = sorted({*repairs.under_way, *started})
+    # The repairs still in flight, and these: finished ones are forgotten here, where the
+    # service writes, not where it only looks.
+    in_flight = {i.operation.correlation_id for i in scale_set.instances if i.operation}
+    repairs.under_way = sorted({*(c for c in repairs.under_way if c in in_flight), *started})
 
 
 SERVICES = ("AutomaticRepairs",)

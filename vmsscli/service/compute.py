@@ -270,29 +270,36 @@ def delete_scale_set(session: Session, targets: list[tuple[str, str]]) -> None:
             delete(state, rg, name, session.now(state), command=session.command)
 
 
+def warn_skipped(session: Session, outcome: Any) -> None:
+    """One warning per reason a whole-set request left instances alone, as az prints it."""
+    from vmsscli.domain.actions import SKIP_PROTECTED
+
+    reasons: dict[str, list[str]] = {}
+    for instance_id, reason in outcome.skipped:
+        reasons.setdefault(reason, []).append(str(instance_id))
+    for reason, skipped in reasons.items():
+        why = (
+            "protected from scale-set actions (protectFromScaleSetActions)"
+            if reason == SKIP_PROTECTED
+            else reason
+        )
+        session.warn(
+            f"Skipped instance{'s' if len(skipped) > 1 else ''} "
+            f"{', '.join(skipped)} of '{outcome.name}': {why}."
+        )
+
+
 def run_action(
     session: Session, rg: str, name: str, action: str, ids: list[str] | None, *, wait: bool
 ) -> Started:
     """An instance action (start, stop, restart, deallocate, reimage, upgrade, delete) on the
     named instances, or on the whole set (skipping protected instances, with a warning)."""
     from vmsscli.domain import operations
-    from vmsscli.domain.actions import SKIP_PROTECTED, perform
+    from vmsscli.domain.actions import perform
 
     with session.write((rg, name)) as state:
         outcome = perform(state, rg, name, action, ids, session.now(state), command=session.command)
-        reasons: dict[str, list[str]] = {}
-        for instance_id, reason in outcome.skipped:
-            reasons.setdefault(reason, []).append(str(instance_id))
-        for reason, skipped in reasons.items():
-            why = (
-                "protected from scale-set actions (protectFromScaleSetActions)"
-                if reason == SKIP_PROTECTED
-                else reason
-            )
-            session.warn(
-                f"Skipped instance{'s' if len(skipped) > 1 else ''} "
-                f"{', '.join(skipped)} of '{outcome.name}': {why}."
-            )
+        warn_skipped(session, outcome)
         if wait:
             operations.wait_for(state, outcome.correlation_id)
         return Started(correlation_id=outcome.correlation_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmsscli.service.compute import Started
+from vmsscli.service.compute import Started, warn_skipped
 from vmsscli.service.session import Session
 
 # How many sizes one page of `GET .../skus` carries before a `nextLink` (az follows it).
@@ -24,38 +24,17 @@ def sku_views(state, rg: str, name: str) -> list[dict[str, Any]]:
     return [vmss_sku_view(s.name, s.tier, maximum) for s in resizable_sizes(scale_set)]
 
 
-def sku_page(state, rg: str, name: str, skip: int) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of the sizes from position `skip`, and where the next page starts (None: the
-    last page)."""
-    items = sku_views(state, rg, name)
-    page = items[skip : skip + PAGE_SIZE]
-    return page, (skip + PAGE_SIZE if skip + PAGE_SIZE < len(items) else None)
-
-
 def perform_maintenance(
     session: Session, rg: str, name: str, ids: list[str] | None, *, wait: bool
 ) -> Started:
     """Customer-initiated maintenance of the named instances (or of every instance of the set
     with pending maintenance, skipping protected ones, with a warning)."""
     from vmsscli.domain import operations
-    from vmsscli.domain.actions import SKIP_PROTECTED
     from vmsscli.domain.maintenance import perform_maintenance as perform
 
     with session.write((rg, name)) as state:
         outcome = perform(state, rg, name, ids, session.now(state), command=session.command)
-        reasons: dict[str, list[str]] = {}
-        for instance_id, reason in outcome.skipped:
-            reasons.setdefault(reason, []).append(str(instance_id))
-        for reason, skipped in reasons.items():
-            why = (
-                "protected from scale-set actions (protectFromScaleSetActions)"
-                if reason == SKIP_PROTECTED
-                else reason
-            )
-            session.warn(
-                f"Skipped instance{'s' if len(skipped) > 1 else ''} "
-                f"{', '.join(skipped)} of '{outcome.name}': {why}."
-            )
+        warn_skipped(session, outcome)
         if wait:
             operations.wait_for(state, outcome.correlation_id)
         return Started(correlation_id=outcome.correlation_id)

@@ -84,7 +84,9 @@ class Session:
             self.prepare(state)
             before = copy.deepcopy(state) if self.discard is not None else None
             yield state
-            if any(s.automatic_repairs is not None for _rg, _n, s in state.scale_sets()):
+            from vmsscli.domain.operations import repairing
+
+            if repairing(state):
                 # What the change left unhealthy, the repairs service sees from now on.
                 from vmsscli.domain.repairs import observe
 

@@ -11,8 +11,10 @@ from vmsscli.cli.params import (
     NoWaitFlag,
     OptName,
     OptResourceGroup,
+    RepairsAction,
+    RepairsGracePeriod,
+    ScaleInPolicy,
     choice,
-    choices,
     integer,
     targets,
     three_state,
@@ -145,16 +147,7 @@ def register(app: typer.Typer) -> None:
             "Create new virtual machines to upgrade the scale set, rather than "
             "updating the existing virtual machines. (Preview)",
         ) = None,
-        scale_in_policy: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--scale-in-policy",
-                help="Specify the scale-in policy (space delimited) that decides which virtual "
-                "machines are chosen for removal when a Virtual Machine Scale Set is scaled-in. "
-                "Allowed values: Default, NewestVM, OldestVM.",
-                callback=choices("Default", "OldestVM", "NewestVM"),
-            ),
-        ] = None,
+        scale_in_policy: ScaleInPolicy = None,
         force_deletion: Annotated[
             bool,
             typer.Option(
@@ -166,23 +159,8 @@ def register(app: typer.Typer) -> None:
         enable_automatic_repairs: _bool_option(
             "--enable-automatic-repairs", "Enable automatic repairs."
         ) = None,
-        automatic_repairs_grace_period: Annotated[
-            str | None,
-            typer.Option(
-                "--automatic-repairs-grace-period",
-                help="The amount of time (in minutes, between 30 and 90) for which automatic "
-                "repairs are suspended due to a state change on VM.",
-            ),
-        ] = None,
-        automatic_repairs_action: Annotated[
-            str | None,
-            typer.Option(
-                "--automatic-repairs-action",
-                help="Type of repair action that will be used for repairing unhealthy virtual "
-                "machines in the scale set. Allowed values: Replace, Restart, Reimage.",
-                callback=choice("Replace", "Restart", "Reimage"),
-            ),
-        ] = None,
+        automatic_repairs_grace_period: RepairsGracePeriod = None,
+        automatic_repairs_action: RepairsAction = None,
         set_: Annotated[
             list[str] | None,
             typer.Option(

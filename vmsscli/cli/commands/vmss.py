@@ -15,9 +15,11 @@ from vmsscli.cli.params import (
     NoWaitFlag,
     OptName,
     OptResourceGroup,
+    RepairsAction,
+    RepairsGracePeriod,
     ResourceGroup,
+    ScaleInPolicy,
     choice,
-    choices,
     integer,
     targets,
     three_state,
@@ -169,16 +171,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
         subnet: Annotated[
             str | None, typer.Option("--subnet", help="Accepted for compatibility; no effect.")
         ] = None,
-        scale_in_policy: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--scale-in-policy",
-                help="Specify the scale-in policy (space delimited) that decides which virtual "
-                "machines are chosen for removal when a Virtual Machine Scale Set is scaled-in. "
-                "Allowed values: Default, NewestVM, OldestVM.",
-                callback=choices("Default", "OldestVM", "NewestVM"),
-            ),
-        ] = None,
+        scale_in_policy: ScaleInPolicy = None,
         enable_automatic_repairs: Annotated[
             str | None,
             typer.Option(
@@ -188,23 +181,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that lists the
                 callback=three_state,
             ),
         ] = None,
-        automatic_repairs_grace_period: Annotated[
-            str | None,
-            typer.Option(
-                "--automatic-repairs-grace-period",
-                help="The amount of time (in minutes, between 30 and 90) for which automatic "
-                "repairs are suspended due to a state change on VM.",
-            ),
-        ] = None,
-        automatic_repairs_action: Annotated[
-            str | None,
-            typer.Option(
-                "--automatic-repairs-action",
-                help="Type of repair action that will be used for repairing unhealthy virtual "
-                "machines in the scale set. Allowed values: Replace, Restart, Reimage.",
-                callback=choice("Replace", "Restart", "Reimage"),
-            ),
-        ] = None,
+        automatic_repairs_grace_period: RepairsGracePeriod = None,
+        automatic_repairs_action: RepairsAction = None,
         no_wait: NoWaitFlag = False,
     ) -> None:
         """Create an Azure Virtual Machine Scale Set.
